@@ -1,0 +1,59 @@
+"""Bearer auth for ``requests`` against the Genesys Cloud CX API.
+
+Attaches tokens, tracks the server clock offset, refreshes ahead of expiry and, after a 401,
+re-authenticates and re-sends the same request once. See the README for a quickstart.
+"""
+
+from .config import from_env
+from .credentials import AccessToken, ClientCredentials, TokenSource
+from .engine.clock import Clock, ManualClock, SystemClock
+from .engine.skew import OffsetEstimate
+from .engine.token import IssuedToken
+from .errors import (
+    ApiError,
+    ConfigurationError,
+    GenesysError,
+    RateLimitedError,
+    RetryExhaustedError,
+    TokenRequestError,
+    TokenWaitTimeout,
+    UnreplayableBodyError,
+    error_from_response,
+    raise_for_genesys,
+)
+from .regions import REGIONS, Region, get_region
+from .session import GenesysSession, session
+from .transport.adapter import GenesysAdapter
+from .transport.auth import GenesysAuth
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "REGIONS",
+    "AccessToken",
+    "ApiError",
+    "ClientCredentials",
+    "Clock",
+    "ConfigurationError",
+    "GenesysAdapter",
+    "GenesysAuth",
+    "GenesysError",
+    "GenesysSession",
+    "IssuedToken",
+    "ManualClock",
+    "OffsetEstimate",
+    "RateLimitedError",
+    "Region",
+    "RetryExhaustedError",
+    "SystemClock",
+    "TokenRequestError",
+    "TokenSource",
+    "TokenWaitTimeout",
+    "UnreplayableBodyError",
+    "__version__",
+    "error_from_response",
+    "from_env",
+    "get_region",
+    "raise_for_genesys",
+    "session",
+]

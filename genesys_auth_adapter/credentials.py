@@ -1,0 +1,174 @@
+"""Credentials: frozen values that say where the API is and how to get a token.
+
+They hold settings only; the HTTP of the token request lives in :mod:`.transport.login`, which they
+are handed at call time (the credentials/transport split of google-auth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Union
+
+import requests
+
+from .engine.token import IssuedToken
+from .errors import ConfigurationError, TokenRequestError
+from .regions import get_region, login_url_for, normalize_base_url
+
+Timeout = Union[float, tuple[float, float]]
+
+
+class TokenSource(Protocol):
+    """Anything that can say where the API is and get a token for it."""
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL tokens are sent to, without a trailing slash."""
+
+    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
+        """Get a new token, using ``http`` for any HTTP request."""
+
+
+def _resolve_urls(
+    region: str | None, api_url: str | None, login_url: str | None, *, need_login: bool
+) -> tuple[str, str]:
+    if region is not None and region.strip():
+        found = get_region(region)
+        api_url = api_url or found.api_url
+        login_url = login_url or found.login_url
+    if not api_url:
+        raise ConfigurationError(
+            "No Genesys Cloud region: give region= (such as 'us-east-1' or 'mypurecloud.ie') "
+            "or api_url= (and login_url=)."
+        )
+    api = normalize_base_url(api_url, what="api_url")
+    if not login_url:
+        login_url = login_url_for(api)
+        if login_url is None and need_login:
+            raise ConfigurationError(
+                f"Cannot derive the login URL from api_url {api!r} (its host does not start with 'api.'): "
+                "give login_url= too."
+            )
+    login = normalize_base_url(login_url, what="login_url") if login_url else ""
+    return api, login
+
+
+@dataclass(frozen=True, init=False)
+class ClientCredentials:
+    """An OAuth client of the client-credentials grant.
+
+    Args:
+        client_id: The OAuth client id.
+        client_secret: The OAuth client secret (never shown in ``repr`` or messages).
+        region: A region name (``us-east-1``, ``us_east_1``) or domain (``usw2.pure.cloud``).
+        login_url: Overrides the login base URL (proxies, tests, the local emulator).
+        api_url: Overrides the API base URL.
+
+    Raises:
+        ConfigurationError: A value is missing or invalid.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    api_url: str
+    login_url: str
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        region: str | None = None,
+        *,
+        login_url: str | None = None,
+        api_url: str | None = None,
+    ) -> None:
+        missing = [
+            name
+            for name, value in (("client_id", client_id), ("client_secret", client_secret))
+            if not isinstance(value, str) or not value.strip()
+        ]
+        if missing:
+            raise ConfigurationError(f"Missing {' and '.join(missing)}: give the OAuth client's id and secret.")
+        api, login = _resolve_urls(region, api_url, login_url, need_login=True)
+        object.__setattr__(self, "client_id", client_id.strip())
+        object.__setattr__(self, "client_secret", client_secret.strip())
+        object.__setattr__(self, "api_url", api)
+        object.__setattr__(self, "login_url", login)
+
+    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
+        """Request a token with the client-credentials grant."""
+        from .transport.login import request_client_credentials_token
+
+        return request_client_credentials_token(
+            http, self.login_url, self.client_id, self.client_secret, timeout=timeout
+        )
+
+    def __repr__(self) -> str:
+        return f"ClientCredentials(client_id={self.client_id!r}, api_url={self.api_url!r})"
+
+
+RefreshCallback = Callable[[], Union[str, IssuedToken]]
+
+
+@dataclass(frozen=True, init=False)
+class AccessToken:
+    """A token obtained elsewhere (another grant, a gateway), optionally with a way to get a new one.
+
+    Args:
+        access_token: The bearer token (never shown in ``repr`` or messages).
+        region: A region name or domain, for the API base URL.
+        api_url: Overrides the API base URL.
+        expires_in: Seconds the token has left, if known; None means "until rejected".
+        refresh: Called with no arguments when the token is rejected or expires; returns the new
+            access token string or an :class:`IssuedToken` (with ``expires_in``). Without it, a
+            rejected token is reported as a :class:`TokenRequestError`.
+
+    Raises:
+        ConfigurationError: A value is missing or invalid.
+    """
+
+    access_token: str = field(repr=False)
+    api_url: str
+    expires_in: float | None
+    refresh: RefreshCallback | None = field(repr=False, compare=False)
+
+    def __init__(
+        self,
+        access_token: str,
+        region: str | None = None,
+        *,
+        api_url: str | None = None,
+        expires_in: float | None = None,
+        refresh: RefreshCallback | None = None,
+    ) -> None:
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise ConfigurationError("access_token must be a non-empty string.")
+        if refresh is not None and not callable(refresh):
+            raise ConfigurationError("refresh must be a callable that returns a new access token.")
+        api, _ = _resolve_urls(region, api_url, None, need_login=False)
+        object.__setattr__(self, "access_token", access_token.strip())
+        object.__setattr__(self, "api_url", api)
+        object.__setattr__(self, "expires_in", expires_in)
+        object.__setattr__(self, "refresh", refresh)
+        object.__setattr__(self, "_handed_out", [False])
+
+    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
+        """Return the given token the first time, then whatever ``refresh`` returns."""
+        handed_out: list[bool] = object.__getattribute__(self, "_handed_out")
+        if not handed_out[0]:
+            handed_out[0] = True
+            return IssuedToken(self.access_token, expires_in=self.expires_in)
+        if self.refresh is None:
+            raise TokenRequestError(
+                "The access token was rejected or has expired and no refresh callback was given: "
+                "pass refresh= to AccessToken, or use ClientCredentials."
+            )
+        fresh = self.refresh()
+        if isinstance(fresh, IssuedToken):
+            return fresh
+        if isinstance(fresh, str) and fresh.strip():
+            return IssuedToken(fresh.strip())
+        raise TokenRequestError("The refresh callback returned no access token (an empty value or a non-string).")
+
+    def __repr__(self) -> str:
+        return f"AccessToken(api_url={self.api_url!r}, refresh={'yes' if self.refresh else 'no'})"

@@ -1,0 +1,215 @@
+"""The token manager: one current token, refreshed ahead of expiry, replaced once per rejection.
+
+Reading the current token takes no lock (one attribute read and one clock read). Everything that
+changes state happens under one lock, and every token request is a *flight*: the first thread that
+needs a new token leads it, every other thread that needs one meanwhile waits for the same flight and
+shares its result or its error. So any number of threads that see one stale or rejected token cause
+exactly one token request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from .clock import SYSTEM_CLOCK, Clock
+from .skew import ClockOffset
+from .token import Freshness, IssuedToken, Token, build_token
+
+_log = logging.getLogger("genesys_auth_adapter.token")
+
+FetchToken = Callable[[], IssuedToken]
+
+#: After a failed ahead-of-time refresh, wait this long before trying again (the old token still works).
+STALE_RETRY_DELAY = 5.0
+
+
+class _Flight:
+    """One token request in progress, shared by every thread that waits for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.token: Token | None = None
+        self.error: BaseException | None = None
+
+
+class TokenManager:
+    """Keeps a usable token and replaces it when it gets old or is rejected.
+
+    Args:
+        fetch: Gets a new token; called by one thread at a time, with no lock held.
+        clock: The clock for deadlines and clock-offset samples.
+        offset: The clock-offset estimator to feed; a new one by default.
+        wait_timeout: How long a thread waits for another thread's token request, in seconds.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchToken,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        offset: ClockOffset | None = None,
+        wait_timeout: float = 120.0,
+    ) -> None:
+        if wait_timeout <= 0:
+            raise ValueError("wait_timeout must be positive")
+        self._fetch = fetch
+        self._clock = clock
+        self.offset = offset if offset is not None else ClockOffset()
+        self._wait_timeout = wait_timeout
+        self._lock = threading.Lock()
+        self._token: Token | None = None
+        self._flight: _Flight | None = None
+        self._generation = 0
+        self._stale_retry_at = float("-inf")
+        self.token_requests = 0
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this manager reads."""
+        return self._clock
+
+    @property
+    def current(self) -> Token | None:
+        """The token held now, whatever its freshness, or None."""
+        return self._token
+
+    def header(self) -> str:
+        """The ``Authorization`` header value of a usable token, fetching one if needed.
+
+        The hot path: a fresh token is returned with no lock and no decoding.
+        """
+        token = self._token
+        if token is not None and (token.refresh_at is None or self._clock.monotonic() < token.refresh_at):
+            return token.header
+        return self.token().header
+
+    def token(self) -> Token:
+        """A usable token: the current one if fresh, else a new one.
+
+        A stale (still valid) token is returned at once when another thread is already refreshing
+        it, or when the refresh fails; only an expired or missing token makes the caller wait.
+
+        Raises:
+            Exception: Whatever ``fetch`` raised, when there is no usable token.
+            TimeoutError: Another thread's token request did not finish within ``wait_timeout``.
+        """
+        token = self._token
+        now = self._clock.monotonic()
+        state = Freshness.INVALID if token is None else token.freshness(now)
+        if token is not None and state is Freshness.FRESH:
+            return token
+        if token is not None and state is Freshness.STALE:
+            if now < self._stale_retry_at:
+                return token
+            try:
+                return self._replace(token, join_running=False) or token
+            except Exception as exc:
+                self._stale_retry_at = now + STALE_RETRY_DELAY
+                _log.warning("Refreshing the token ahead of expiry failed (%s); using the current one.", exc)
+                return token
+        new = self._replace(token, join_running=True)
+        assert new is not None
+        return new
+
+    def rejected(self, header: str) -> Token:
+        """The API rejected a request that carried ``header``: return a token to re-send it with.
+
+        If the current token is still the rejected one it is dropped and exactly one new token is
+        requested; if another thread has already replaced it, the replacement is returned with no
+        token request at all.
+
+        Args:
+            header: The ``Authorization`` value the rejected request carried.
+
+        Raises:
+            Exception: Whatever ``fetch`` raised.
+            TimeoutError: Another thread's token request did not finish within ``wait_timeout``.
+        """
+        self.discard(header)
+        new = self._replace(None, join_running=True)
+        assert new is not None
+        return new
+
+    def discard(self, header: str) -> None:
+        """Drop the current token if it is the one that carried ``header`` (a rejected token)."""
+        with self._lock:
+            current = self._token
+            if current is not None and current.header == header:
+                _log.info("The API rejected token #%d; it will be replaced.", current.generation)
+                self._token = None
+
+    def invalidate(self) -> None:
+        """Forget the current token; the next request gets a new one."""
+        with self._lock:
+            self._token = None
+
+    def _replace(self, seen: Token | None, *, join_running: bool) -> Token | None:
+        """Get a token newer than ``seen``, leading or joining the one flight.
+
+        Returns None only when ``join_running`` is False and another thread's flight is running.
+        """
+        with self._lock:
+            current = self._token
+            if (
+                current is not None
+                and current is not seen
+                and current.freshness(self._clock.monotonic()) is not Freshness.INVALID
+            ):
+                return current
+            flight = self._flight
+            leader = flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if leader:
+            return self._lead(flight)
+        if not join_running:
+            return None
+        if not flight.done.wait(self._wait_timeout):
+            raise TimeoutError(
+                f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
+                "the login service may be slow. Raise wait_timeout or check connectivity."
+            )
+        if flight.error is not None:
+            raise flight.error
+        assert flight.token is not None
+        return flight.token
+
+    def _lead(self, flight: _Flight) -> Token:
+        sent_monotonic, sent_wall = self._clock.monotonic(), self._clock.wall()
+        try:
+            self.token_requests += 1
+            issued = self._fetch()
+            with self._lock:
+                self._generation += 1
+                token = build_token(
+                    issued,
+                    generation=self._generation,
+                    sent_monotonic=sent_monotonic,
+                    sent_wall=sent_wall,
+                    received_wall=self._clock.wall(),
+                    offset=self.offset,
+                )
+                self._token = token
+                self._stale_retry_at = float("-inf")
+                flight.token = token
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._flight = None
+            flight.done.set()
+        remaining = token.remaining(sent_monotonic)
+        _log.debug(
+            "Obtained token #%d (%s).",
+            token.generation,
+            "no expiry given" if remaining is None else f"valid {remaining:.0f} s",
+        )
+        return token
+
+    def __repr__(self) -> str:
+        token = self._token
+        held = "no token" if token is None else f"token #{token.generation}"
+        return f"TokenManager({held}, {self.token_requests} token requests)"

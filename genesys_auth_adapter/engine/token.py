@@ -1,0 +1,163 @@
+"""Token values: what a fetch returns, what the engine keeps, and how fresh it is."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from .skew import ClockOffset
+
+_log = logging.getLogger("genesys_auth_adapter.token")
+
+#: Never refresh more than this many seconds ahead of expiry.
+MAX_REFRESH_MARGIN = 300.0
+
+
+class Freshness(enum.Enum):
+    """How usable a token is right now."""
+
+    FRESH = "fresh"  # use it
+    STALE = "stale"  # still valid, but due for a refresh: use it and refresh
+    INVALID = "invalid"  # expired: do not send it
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """What a token source hands the engine: the fields of a Genesys ``/oauth/token`` answer.
+
+    Attributes:
+        access_token: The bearer token (never shown in ``repr``).
+        expires_in: Lifetime in seconds as issued, or None when unknown.
+        token_type: The token type; ``bearer`` for Genesys.
+        date: The raw ``Date`` header of the token response, for the clock offset.
+    """
+
+    access_token: str = field(repr=False)
+    expires_in: float | None = None
+    token_type: str = "bearer"
+    date: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.access_token, str) or not self.access_token.strip():
+            raise ValueError("access_token must be a non-empty string")
+        if self.expires_in is not None and self.expires_in <= 0:
+            raise ValueError("expires_in must be positive when given")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token as the engine holds it, with deadlines on the monotonic clock.
+
+    Attributes:
+        access_token: The bearer token (never shown in ``repr``).
+        header: The ready ``Authorization`` header value (never shown in ``repr``).
+        generation: 1 for the first token of a manager, then 2, 3, ...
+        obtained_at: Monotonic time just before the token request was sent.
+        expires_at: Monotonic time the token stops working, or None when unknown.
+        refresh_at: Monotonic time to start replacing it, or None when unknown.
+        claims: The JWT claims when the token is a JWT, else None (never shown in ``repr``).
+    """
+
+    access_token: str = field(repr=False)
+    header: str = field(repr=False)
+    generation: int
+    obtained_at: float
+    expires_at: float | None
+    refresh_at: float | None
+    claims: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def freshness(self, now: float) -> Freshness:
+        """Classify the token at monotonic time ``now``."""
+        if self.expires_at is not None and now >= self.expires_at:
+            return Freshness.INVALID
+        if self.refresh_at is not None and now >= self.refresh_at:
+            return Freshness.STALE
+        return Freshness.FRESH
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds of validity left at monotonic time ``now``, or None when unknown."""
+        return None if self.expires_at is None else self.expires_at - now
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before expiry to refresh a token of ``lifetime`` seconds.
+
+    A tenth of the lifetime, at least min(30 s, half the lifetime) and at most five minutes:
+    a 48-hour token is refreshed 5 minutes early, a 300-second one 30 seconds early and a
+    3-second one after 1.5 seconds.
+    """
+    return min(MAX_REFRESH_MARGIN, max(0.1 * lifetime, min(30.0, 0.5 * lifetime)))
+
+
+def jwt_claims(access_token: str) -> Mapping[str, Any] | None:
+    """Decode a JWT's claims without verifying it, or return None for an opaque token.
+
+    The signature is not checked: the claims only help schedule refreshes; the API server is
+    the one that decides whether the token is valid.
+    """
+    if access_token.count(".") != 2 or not access_token.startswith("eyJ"):
+        return None
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False, "verify_exp": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def build_token(
+    issued: IssuedToken,
+    *,
+    generation: int,
+    sent_monotonic: float,
+    sent_wall: float,
+    received_wall: float,
+    offset: ClockOffset,
+) -> Token:
+    """Turn an issued token into a :class:`Token` with monotonic deadlines.
+
+    The lifetime counts from the moment the request was sent (the server started counting no
+    earlier), so expiry is never overestimated. For a JWT, ``iat`` is also a clock sample and the
+    lifetime is the shortest of ``expires_in``, ``exp - iat`` and ``exp`` minus the estimated server
+    time; ``exp`` is never compared with the local wall clock.
+    """
+    offset.observe_date_header(issued.date, sent_wall, received_wall)
+    claims = jwt_claims(issued.access_token)
+    lifetimes = [] if issued.expires_in is None else [float(issued.expires_in)]
+    if claims is not None:
+        iat, exp = _number(claims.get("iat")), _number(claims.get("exp"))
+        if iat is not None:
+            offset.observe(iat, 1.0, sent_wall, received_wall)
+        if exp is not None:
+            if iat is not None:
+                lifetimes.append(exp - iat)
+            estimate = offset.estimate
+            uncertainty = estimate.uncertainty if estimate else 0.0
+            lifetimes.append(exp - offset.server_time(sent_wall) - uncertainty)
+    expires_at = refresh_at = None
+    if lifetimes:
+        lifetime = max(0.0, min(lifetimes))
+        expires_at = sent_monotonic + lifetime
+        refresh_at = expires_at - refresh_margin(lifetime)
+    token_type = issued.token_type.strip() or "bearer"
+    # Genesys says "bearer"; the header scheme is conventionally capitalised.
+    scheme = "Bearer" if token_type.lower() == "bearer" else token_type
+    return Token(
+        access_token=issued.access_token,
+        header=f"{scheme} {issued.access_token}",
+        generation=generation,
+        obtained_at=sent_monotonic,
+        expires_at=expires_at,
+        refresh_at=refresh_at,
+        claims=claims,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

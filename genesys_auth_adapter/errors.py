@@ -1,0 +1,227 @@
+"""The exception tree of genesys-auth-adapter.
+
+Every exception the library raises on purpose derives from ``requests.RequestException``, so one
+``except requests.RequestException`` still catches everything a ``requests`` call can raise::
+
+    requests.RequestException
+     └── GenesysError
+          ├── ConfigurationError (also ValueError)    bad or missing settings, unknown region
+          ├── TokenRequestError                       the login service refused or failed
+          │    └── TokenWaitTimeout                   another thread's token request took too long
+          ├── ApiError                                a Genesys error response from the API host
+          │    └── RateLimitedError                   a 429 from the API host
+          ├── UnreplayableBodyError                   a 401 came back and the body cannot be sent again
+          │                                           (also requests.exceptions.UnrewindableBodyError)
+          └── RetryExhaustedError                     retries ran out of attempts or time
+
+Messages never contain an access token, a client secret or an Authorization header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+
+CORRELATION_HEADER = "ININ-Correlation-Id"
+
+
+class GenesysError(requests.RequestException):
+    """Base class of every error raised by genesys-auth-adapter."""
+
+
+class ConfigurationError(GenesysError, ValueError):
+    """Settings are missing or invalid; the message says which and how to fix them."""
+
+
+class TokenRequestError(GenesysError):
+    """The login service did not issue a token.
+
+    Attributes:
+        status: HTTP status of the token response, or None when no response arrived.
+        error: The OAuth ``error`` code (``invalid_client``, ``unauthorized_client``...), if any.
+        description: The login service's human-readable description, if any.
+        correlation_id: The ``ININ-Correlation-Id`` of the response, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        description: str | None = None,
+        correlation_id: str | None = None,
+        response: requests.Response | None = None,
+        request: Any | None = None,
+    ) -> None:
+        super().__init__(message, response=response, request=request)
+        self.status = status
+        self.error = error
+        self.description = description
+        self.correlation_id = correlation_id
+
+    @property
+    def is_credential_error(self) -> bool:
+        """True when retrying cannot help: the client id, secret or grant is wrong."""
+        return self.error in _CREDENTIAL_ERRORS or self.status in (400, 401, 403)
+
+
+_CREDENTIAL_ERRORS = frozenset(
+    {"invalid_client", "unauthorized_client", "invalid_grant", "unsupported_grant_type", "invalid_request"}
+)
+
+
+class TokenWaitTimeout(TokenRequestError):
+    """Waiting for a token request made by another thread took longer than allowed."""
+
+
+class ApiError(GenesysError):
+    """A Genesys Cloud API error response.
+
+    Attributes:
+        status: HTTP status code.
+        code: Genesys error code such as ``bad.credentials`` or ``missing.permissions``.
+        message: Genesys' message (``str(error)`` adds the status, code and correlation id).
+        context_id: The ``contextId`` of the error body.
+        details: The ``details`` list of the error body.
+        correlation_id: The ``ININ-Correlation-Id`` response header.
+        body: The parsed JSON body, or None when it was not JSON.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        context_id: str | None = None,
+        details: Sequence[Mapping[str, Any]] = (),
+        correlation_id: str | None = None,
+        body: Any | None = None,
+        response: requests.Response | None = None,
+    ) -> None:
+        super().__init__(text, response=response, request=getattr(response, "request", None))
+        self.status = status
+        self.code = code
+        self.message = message
+        self.context_id = context_id
+        self.details = list(details)
+        self.correlation_id = correlation_id
+        self.body = body
+
+
+class RateLimitedError(ApiError):
+    """The API answered 429: too many requests."""
+
+
+class UnreplayableBodyError(GenesysError, requests.exceptions.UnrewindableBodyError):
+    """A request was rejected with 401 and its body cannot be sent a second time.
+
+    The token has been refreshed, so sending the request again succeeds. To make requests
+    re-sendable automatically, pass the body as ``bytes``, ``str``, ``data=dict``, ``json=...`` or a
+    seekable file opened in binary mode instead of a generator, iterator or pipe.
+    """
+
+
+class RetryExhaustedError(GenesysError):
+    """Retries ran out of attempts or time.
+
+    Attributes:
+        attempts: How many times the request was sent.
+        history: One line per attempt: what came back and how long was waited.
+        last_status: The status of the last response, or None when the last attempt failed to connect.
+        correlation_id: The ``ININ-Correlation-Id`` of the last response, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        attempts: int,
+        history: Sequence[str],
+        last_status: int | None = None,
+        correlation_id: str | None = None,
+        response: requests.Response | None = None,
+        request: Any | None = None,
+    ) -> None:
+        super().__init__(message, response=response, request=request)
+        self.attempts = attempts
+        self.history = list(history)
+        self.last_status = last_status
+        self.correlation_id = correlation_id
+
+
+def error_from_response(response: requests.Response) -> ApiError:
+    """Build the typed error for a Genesys error response.
+
+    Args:
+        response: A response with a 4xx or 5xx status from the API host.
+
+    Returns:
+        An :class:`ApiError` (a :class:`RateLimitedError` for 429) carrying the Genesys error body.
+    """
+    body = _json_or_none(response)
+    fields: Mapping[str, Any] = body if isinstance(body, dict) else {}
+    code = _str_or_none(fields.get("code"))
+    message = _str_or_none(fields.get("message"))
+    if message is None and body is None:
+        message = _snippet(response.text)
+    correlation_id = response.headers.get(CORRELATION_HEADER)
+    details = fields.get("details")
+    parts = [f"HTTP {response.status_code}"]
+    if code:
+        parts.append(code)
+    text = " ".join(parts) + (f": {message}" if message else "")
+    if correlation_id:
+        text += f" (correlation id {correlation_id})"
+    kind = RateLimitedError if response.status_code == 429 else ApiError
+    return kind(
+        text,
+        status=response.status_code,
+        code=code,
+        message=message,
+        context_id=_str_or_none(fields.get("contextId")),
+        details=details if isinstance(details, list) else (),
+        correlation_id=correlation_id,
+        body=body,
+        response=response,
+    )
+
+
+def raise_for_genesys(response: requests.Response) -> requests.Response:
+    """Raise :class:`ApiError` for a 4xx/5xx response; return the response otherwise.
+
+    Args:
+        response: Any response.
+
+    Returns:
+        The same response, when its status is below 400.
+
+    Raises:
+        ApiError: When the status is 400 or above.
+    """
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    return response
+
+
+def _json_or_none(response: requests.Response) -> Any | None:
+    try:
+        return json.loads(response.content or b"null")
+    except ValueError:
+        return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _snippet(text: str, limit: int = 200) -> str | None:
+    text = " ".join(text.split())
+    if not text:
+        return None
+    return text if len(text) <= limit else text[:limit] + "..."

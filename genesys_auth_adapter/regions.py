@@ -1,0 +1,141 @@
+"""Genesys Cloud regions and the API/login base URLs derived from them."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Region:
+    """A Genesys Cloud region: its AWS-style name and its domain.
+
+    Attributes:
+        name: The region name, such as ``us-east-1``.
+        domain: The domain the API and login hosts live under, such as ``mypurecloud.com``.
+    """
+
+    name: str
+    domain: str
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL, ``https://api.<domain>``."""
+        return f"https://api.{self.domain}"
+
+    @property
+    def login_url(self) -> str:
+        """The login base URL, ``https://login.<domain>``."""
+        return f"https://login.{self.domain}"
+
+
+REGIONS: tuple[Region, ...] = (
+    Region("us-east-1", "mypurecloud.com"),
+    Region("us-east-2", "use2.us-gov-pure.cloud"),
+    Region("us-west-2", "usw2.pure.cloud"),
+    Region("ca-central-1", "cac1.pure.cloud"),
+    Region("sa-east-1", "sae1.pure.cloud"),
+    Region("mx-central-1", "mxc1.pure.cloud"),
+    Region("eu-west-1", "mypurecloud.ie"),
+    Region("eu-west-2", "euw2.pure.cloud"),
+    Region("eu-central-1", "mypurecloud.de"),
+    Region("eu-central-2", "euc2.pure.cloud"),
+    Region("eusc-de-east-1", "edee1.eusc-pure.cloud"),
+    Region("me-central-1", "mec1.pure.cloud"),
+    Region("ap-south-1", "aps1.pure.cloud"),
+    Region("ap-southeast-1", "apse1.pure.cloud"),
+    Region("ap-southeast-2", "mypurecloud.com.au"),
+    Region("ap-northeast-1", "mypurecloud.jp"),
+    Region("ap-northeast-2", "apne2.pure.cloud"),
+    Region("ap-northeast-3", "apne3.pure.cloud"),
+)
+
+_BY_KEY: dict[str, Region] = {}
+for _region in REGIONS:
+    _BY_KEY[_region.name] = _region
+    _BY_KEY[_region.domain] = _region
+
+
+def get_region(value: str) -> Region:
+    """Look up a region by name (``us-east-1`` or ``us_east_1``) or by domain (``usw2.pure.cloud``).
+
+    Args:
+        value: The region name or domain; case and surrounding blanks are ignored, and an
+            ``api.``/``login.`` prefix on a domain is accepted.
+
+    Returns:
+        The matching region.
+
+    Raises:
+        ConfigurationError: The value names no known region; the message lists the valid names.
+    """
+    key = value.strip().lower().replace("_", "-").rstrip(".")
+    for prefix in ("https://", "api.", "login."):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    region = _BY_KEY.get(key)
+    if region is None:
+        names = ", ".join(r.name for r in REGIONS)
+        raise ConfigurationError(
+            f"Unknown Genesys Cloud region {value.strip()!r}. Use one of: {names}; or a domain such as "
+            "'mypurecloud.com'; or give api_url and login_url explicitly."
+        )
+    return region
+
+
+def normalize_base_url(url: str, *, what: str) -> str:
+    """Check a base URL and return it without a trailing slash.
+
+    Plain ``http`` is accepted only for loopback hosts (local emulators, tests), so a bearer token
+    never crosses a network unencrypted.
+
+    Args:
+        url: An absolute ``https://host[:port][/path]`` URL.
+        what: The setting's name, for the error message.
+
+    Returns:
+        The URL with any trailing slash removed.
+
+    Raises:
+        ConfigurationError: The URL is not absolute, has a query or fragment, or uses plain http
+            to a non-loopback host.
+    """
+    raw = url.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{what} must be an absolute http(s) URL such as 'https://api.mypurecloud.com'.")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(f"{what} must not contain credentials, a query or a fragment.")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"{what} uses plain http to {parts.hostname}; use https (plain http is allowed only for "
+            "loopback addresses such as 127.0.0.1, for local emulators)."
+        )
+    return raw.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and for addresses in 127.0.0.0/8 or ``::1``."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def login_url_for(api_url: str) -> str | None:
+    """Derive the login base URL from an API base URL, as the official SDK does.
+
+    Returns:
+        The URL with a leading ``api.`` host label replaced by ``login.``, or None when the host
+        does not start with ``api.``.
+    """
+    parts = urlsplit(api_url)
+    host = parts.netloc
+    if not host.lower().startswith("api."):
+        return None
+    return f"{parts.scheme}://login.{host[4:]}"

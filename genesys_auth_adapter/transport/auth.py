@@ -1,0 +1,137 @@
+"""``GenesysAuth``: a ``requests`` auth object that attaches Genesys bearer tokens."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from requests.auth import AuthBase
+from requests.models import PreparedRequest
+
+from ..credentials import Timeout, TokenSource
+from ..engine.clock import SYSTEM_CLOCK, Clock
+from ..engine.manager import TokenManager
+from ..engine.skew import ClockOffset, OffsetEstimate
+from ..engine.token import IssuedToken, Token
+from ..errors import TokenWaitTimeout
+from .resend import Send, resend_after_401
+from .scope import ApiScope
+
+_log = logging.getLogger("genesys_auth_adapter.auth")
+
+
+class GenesysAuth(AuthBase):
+    """Bearer auth for the Genesys Cloud API, usable as ``auth=`` on any ``requests`` call.
+
+    The token goes only to URLs under the credentials' API base (never to the login host or to a
+    redirect target elsewhere). A 401 is answered by one new token and one re-send of the same
+    request, from a response hook. Mount :class:`~genesys_auth_adapter.GenesysAdapter` instead to
+    get the same behaviour plus retries for every request of a session.
+
+    Args:
+        credentials: Where the API is and how to get tokens (:class:`ClientCredentials`,
+            :class:`AccessToken`, or any :class:`TokenSource`).
+        clock: The clock for token deadlines (tests pass a manual one).
+        http: The session for token requests; by default a private one. It is never closed here.
+        timeout: Connect and read timeout of token requests.
+        wait_timeout: How long a thread waits for another thread's token request.
+    """
+
+    def __init__(
+        self,
+        credentials: TokenSource,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        http: requests.Session | None = None,
+        timeout: Timeout = (10.0, 30.0),
+        wait_timeout: float = 120.0,
+    ) -> None:
+        self.credentials = credentials
+        self.scope = ApiScope(credentials.api_url)
+        self._http = http if http is not None else requests.Session()
+        self._timeout = timeout
+        self.manager = TokenManager(self._fetch, clock=clock, wait_timeout=wait_timeout)
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL tokens are sent to."""
+        return self.scope.base_url
+
+    @property
+    def clock_offset(self) -> OffsetEstimate | None:
+        """The estimated ``server - local`` clock offset, or None before the first sample."""
+        return self.manager.offset.estimate
+
+    @property
+    def offset(self) -> ClockOffset:
+        """The clock-offset estimator this auth feeds."""
+        return self.manager.offset
+
+    def _fetch(self) -> IssuedToken:
+        return self.credentials.fetch_token(self._http, self._timeout)
+
+    def header(self) -> str:
+        """The ``Authorization`` value to send now, getting a token if needed."""
+        try:
+            return self.manager.header()
+        except TimeoutError as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+
+    def token(self) -> Token:
+        """A usable token (fetched if needed)."""
+        try:
+            return self.manager.token()
+        except TimeoutError as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        if request.url in self.scope:
+            request.headers["Authorization"] = self.header()
+            hooks = request.hooks["response"]
+            if self._on_response not in hooks:
+                request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
+        return request
+
+    def observe(self, response: requests.Response, sent_wall: float | None = None) -> None:
+        """Feed a response's ``Date`` header to the clock-offset estimate.
+
+        Args:
+            response: A response from the API host.
+            sent_wall: Local wall time just before the request was sent; derived from
+                ``response.elapsed`` when not given.
+        """
+        date = response.headers.get("Date")
+        if date:
+            now = self.manager.clock.wall()
+            start = sent_wall if sent_wall is not None else now - response.elapsed.total_seconds()
+            self.manager.offset.observe_date_header(date, start, now)
+
+    def resend_after_401(self, response: requests.Response, send: Send) -> requests.Response:
+        """Re-send ``response``'s request once with a new token if it was a 401 (see :mod:`.resend`)."""
+        try:
+            return resend_after_401(response, self.manager, send)
+        except TimeoutError as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+
+    def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.request is None or response.request.url not in self.scope:
+            return response
+        self.observe(response)
+        connection = response.connection  # the adapter that sent the request
+
+        def send(request: PreparedRequest) -> requests.Response:
+            resent: requests.Response = connection.send(request, **kwargs)
+            self.observe(resent)
+            return resent
+
+        return self.resend_after_401(response, send)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return f"GenesysAuth({self.credentials!r})"
