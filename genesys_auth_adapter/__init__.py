@@ -7,6 +7,7 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
+from .engine.retry import RetryPolicy
 from .engine.skew import OffsetEstimate
 from .engine.token import IssuedToken
 from .errors import (
@@ -25,11 +26,12 @@ from .regions import REGIONS, Region, get_region
 from .session import GenesysSession, session
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
+from .transport.ratelimit import RateLimit, rate_limit
+from .transport.retrying import attempts, retry_policy
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "REGIONS",
     "AccessToken",
     "ApiError",
     "ClientCredentials",
@@ -42,18 +44,24 @@ __all__ = [
     "IssuedToken",
     "ManualClock",
     "OffsetEstimate",
+    "REGIONS",
+    "RateLimit",
     "RateLimitedError",
     "Region",
     "RetryExhaustedError",
+    "RetryPolicy",
     "SystemClock",
     "TokenRequestError",
     "TokenSource",
     "TokenWaitTimeout",
     "UnreplayableBodyError",
     "__version__",
+    "attempts",
     "error_from_response",
     "from_env",
     "get_region",
     "raise_for_genesys",
+    "rate_limit",
+    "retry_policy",
     "session",
 ]

@@ -7,15 +7,14 @@ are handed at call time (the credentials/transport split of google-auth).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Union
-
-import requests
+from typing import TYPE_CHECKING, Callable, Protocol, Union
 
 from .engine.token import IssuedToken
 from .errors import ConfigurationError, TokenRequestError
 from .regions import get_region, login_url_for, normalize_base_url
 
-Timeout = Union[float, tuple[float, float]]
+if TYPE_CHECKING:
+    from .transport.login import LoginClient
 
 
 class TokenSource(Protocol):
@@ -25,8 +24,8 @@ class TokenSource(Protocol):
     def api_url(self) -> str:
         """The API base URL tokens are sent to, without a trailing slash."""
 
-    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
-        """Get a new token, using ``http`` for any HTTP request."""
+    def fetch_token(self, login: LoginClient) -> IssuedToken:
+        """Get a new token, sending any HTTP request through ``login``."""
 
 
 def _resolve_urls(
@@ -95,13 +94,9 @@ class ClientCredentials:
         object.__setattr__(self, "api_url", api)
         object.__setattr__(self, "login_url", login)
 
-    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
+    def fetch_token(self, login: LoginClient) -> IssuedToken:
         """Request a token with the client-credentials grant."""
-        from .transport.login import request_client_credentials_token
-
-        return request_client_credentials_token(
-            http, self.login_url, self.client_id, self.client_secret, timeout=timeout
-        )
+        return login.client_credentials(self.login_url, self.client_id, self.client_secret)
 
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, api_url={self.api_url!r})"
@@ -152,7 +147,7 @@ class AccessToken:
         object.__setattr__(self, "refresh", refresh)
         object.__setattr__(self, "_handed_out", [False])
 
-    def fetch_token(self, http: requests.Session, timeout: Timeout) -> IssuedToken:
+    def fetch_token(self, login: LoginClient) -> IssuedToken:
         """Return the given token the first time, then whatever ``refresh`` returns."""
         handed_out: list[bool] = object.__getattribute__(self, "_handed_out")
         if not handed_out[0]:

@@ -43,12 +43,13 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
 
     Args:
         credentials: The credentials; by default :func:`from_env` (environment and ``.env``).
-        **options: ``clock``, ``timeout``, ``wait_timeout`` go to :class:`GenesysAuth`; the rest to
+        **options: ``clock``, ``timeout``, ``wait_timeout``, ``http`` and ``retry`` (a
+            :class:`RetryPolicy` for token and API requests) go to :class:`GenesysAuth`; the rest to
             :class:`GenesysAdapter`.
 
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.
     """
-    auth_options = {k: options.pop(k) for k in ("clock", "timeout", "wait_timeout", "http") if k in options}
+    auth_options = {k: options.pop(k) for k in ("clock", "timeout", "wait_timeout", "http", "retry") if k in options}
     auth = GenesysAuth(credentials if credentials is not None else from_env(), **auth_options)
     return GenesysSession(auth, **options)

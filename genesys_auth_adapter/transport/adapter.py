@@ -8,8 +8,12 @@ from typing import Any, Union
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
+from requests.utils import rewind_body
 
+from ..engine.retry import RetryPolicy
 from .auth import GenesysAuth
+from .resend import body_is_replayable
+from .retrying import effective_policy, send_with_retries
 
 _TimeoutArg = Union[None, float, tuple[float, float], tuple[float, None]]
 _CertArg = Union[None, bytes, str, tuple[Union[bytes, str], Union[bytes, str]]]
@@ -20,20 +24,32 @@ class GenesysAdapter(HTTPAdapter):
 
     ``session.mount(creds.api_url + "/", GenesysAdapter(auth))``. Requests to other URLs that reach
     this adapter anyway (a wider mount) are sent without a token. After a 401 the same prepared
-    request is re-sent once with a new token (the same code as :class:`GenesysAuth` uses).
+    request is re-sent once with a new token (the same code as :class:`GenesysAuth` uses). Rate
+    limits (429), 502/503/504 and connection failures are retried under ``retry``; see
+    :class:`~genesys_auth_adapter.RetryPolicy`.
 
     Args:
         auth: The auth that holds the token manager; it may be shared by several adapters.
+        retry: The retry policy of this adapter's requests; by default the auth's. Override it for
+            some requests with :func:`~genesys_auth_adapter.retry_policy`.
         transport: Another adapter to send through (a proxy adapter, a test double such as
             ``requests_mock.Adapter``); by default this adapter's own connection pools.
         **kwargs: Passed to ``HTTPAdapter`` (``pool_connections``, ``pool_maxsize``, ...).
     """
 
-    def __init__(self, auth: GenesysAuth, *, transport: BaseAdapter | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        auth: GenesysAuth,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: BaseAdapter | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(auth, GenesysAuth):
             raise TypeError(f"GenesysAdapter needs a GenesysAuth, got {type(auth).__name__}")
         super().__init__(**kwargs)
         self.auth = auth
+        self.retry = retry if retry is not None else auth.retry
         self._transport = transport
 
     def _send(
@@ -72,8 +88,31 @@ class GenesysAdapter(HTTPAdapter):
             auth.observe(response, sent_wall)
             return response
 
-        request.headers["Authorization"] = auth.header()
-        return auth.resend_after_401(send_once(request), send_once)
+        def attempt() -> requests.Response:
+            request.headers["Authorization"] = auth.header()
+            return auth.resend_after_401(send_once(request), send_once)
+
+        policy = effective_policy(self.retry)
+        if policy.max_attempts == 1:
+            return attempt()
+
+        def can_resend() -> bool:
+            if not body_is_replayable(request):
+                return False
+            if request.body is not None and not isinstance(request.body, (bytes, str)):
+                rewind_body(request)
+            return True
+
+        method = (request.method or "GET").upper()
+        return send_with_retries(
+            attempt,
+            method=method,
+            what=f"{method} {str(request.path_url).split('?', 1)[0]}",
+            policy=policy,
+            clock=auth.manager.clock,
+            offset=auth.offset,
+            can_resend=can_resend,
+        )
 
     def __repr__(self) -> str:
         return f"GenesysAdapter({self.auth!r})"

@@ -9,12 +9,14 @@ import requests
 from requests.auth import AuthBase
 from requests.models import PreparedRequest
 
-from ..credentials import Timeout, TokenSource
+from ..credentials import TokenSource
 from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.manager import TokenManager
+from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout
+from .login import LoginClient, Timeout
 from .resend import Send, resend_after_401
 from .scope import ApiScope
 
@@ -36,6 +38,7 @@ class GenesysAuth(AuthBase):
         http: The session for token requests; by default a private one. It is never closed here.
         timeout: Connect and read timeout of token requests.
         wait_timeout: How long a thread waits for another thread's token request.
+        retry: The retry policy of token requests (and the default of adapters built on this auth).
     """
 
     def __init__(
@@ -46,12 +49,20 @@ class GenesysAuth(AuthBase):
         http: requests.Session | None = None,
         timeout: Timeout = (10.0, 30.0),
         wait_timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.credentials = credentials
         self.scope = ApiScope(credentials.api_url)
-        self._http = http if http is not None else requests.Session()
-        self._timeout = timeout
-        self.manager = TokenManager(self._fetch, clock=clock, wait_timeout=wait_timeout)
+        self.retry = retry if retry is not None else RetryPolicy()
+        offset = ClockOffset()
+        self.login = LoginClient(
+            http if http is not None else requests.Session(),
+            timeout=timeout,
+            retry=self.retry,
+            clock=clock,
+            offset=offset,
+        )
+        self.manager = TokenManager(self._fetch, clock=clock, offset=offset, wait_timeout=wait_timeout)
 
     @property
     def api_url(self) -> str:
@@ -69,7 +80,7 @@ class GenesysAuth(AuthBase):
         return self.manager.offset
 
     def _fetch(self) -> IssuedToken:
-        return self.credentials.fetch_token(self._http, self._timeout)
+        return self.credentials.fetch_token(self.login)
 
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""

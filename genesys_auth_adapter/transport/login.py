@@ -3,69 +3,107 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any, Union
 
 import requests
 
+from ..engine.clock import Clock
+from ..engine.retry import RetryPolicy
+from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
-from ..errors import CORRELATION_HEADER, TokenRequestError
+from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError
+from .retrying import attempts, send_with_retries
 
 _log = logging.getLogger("genesys_auth_adapter.login")
 
 Timeout = Union[float, tuple[float, float]]
 
 
-def request_client_credentials_token(
-    http: requests.Session,
-    login_url: str,
-    client_id: str,
-    client_secret: str,
-    *,
-    timeout: Timeout,
-) -> IssuedToken:
-    """POST ``{login_url}/oauth/token`` with the client-credentials grant.
+class LoginClient:
+    """Sends token requests: the library's own session, a timeout, and the shared retry loop.
+
+    Token requests are retried after 429, 5xx and connection failures under the same policy and
+    budget as API requests (a token request is safe to repeat); credential errors are not retried.
+    It runs inside the token manager's single flight, so threads waiting for a token share its waits.
 
     Args:
-        http: The session to send with (the library's own, never the caller's).
-        login_url: The login base URL.
-        client_id: The OAuth client id (sent in the Basic header).
-        client_secret: The OAuth client secret (sent in the Basic header, never logged).
-        timeout: Connect and read timeout for the request.
-
-    Returns:
-        The issued token.
-
-    Raises:
-        TokenRequestError: The request failed or the answer was not a token; the message carries the
-            status, the OAuth error, its description and the correlation id, never the secret.
+        http: The session to send with (never the caller's).
+        timeout: Connect and read timeout per attempt.
+        retry: The retry policy.
+        clock: The clock for budgets and sleeps.
+        offset: The server clock offset, for ``Retry-After`` dates.
     """
-    url = f"{login_url}/oauth/token"
-    started = time.monotonic()
-    try:
-        response = http.post(
+
+    def __init__(
+        self, http: requests.Session, *, timeout: Timeout, retry: RetryPolicy, clock: Clock, offset: ClockOffset
+    ) -> None:
+        self.http = http
+        self.timeout = timeout
+        self.retry = retry.with_methods("POST")
+        self.clock = clock
+        self.offset = offset
+
+    def post_form(
+        self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None = None, secret: str = ""
+    ) -> requests.Response:
+        """POST a form to the login service, with retries.
+
+        Raises:
+            TokenRequestError: The service could not be reached, or retries ran out.
+        """
+        started = self.clock.monotonic()
+
+        def send() -> requests.Response:
+            return self.http.post(
+                url,
+                data=dict(form),
+                auth=basic,
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+
+        try:
+            response = send_with_retries(
+                send, method="POST", what=f"POST {url}", policy=self.retry, clock=self.clock, offset=self.offset
+            )
+        except RetryExhaustedError as exc:
+            raise TokenRequestError(
+                f"Token request failed: {exc}",
+                status=exc.last_status,
+                correlation_id=exc.correlation_id,
+                response=exc.response,
+            ) from exc
+        except requests.RequestException as exc:
+            raise TokenRequestError(
+                f"Could not reach the Genesys login service at {url}: {type(exc).__name__}. "
+                "Check the region or GENESYS_LOGIN_URL and the network.",
+                request=exc.request,
+            ) from exc
+        _log.debug(
+            "Token request to %s: HTTP %d in %.0f ms after %d attempt(s) (correlation id %s).",
             url,
-            data={"grant_type": "client_credentials"},
-            auth=(client_id, client_secret),
-            headers={"Accept": "application/json"},
-            timeout=timeout,
-            allow_redirects=False,
+            response.status_code,
+            (self.clock.monotonic() - started) * 1000,
+            attempts(response),
+            response.headers.get(CORRELATION_HEADER, "-"),
         )
-    except requests.RequestException as exc:
-        raise TokenRequestError(
-            f"Could not reach the Genesys login service at {url}: {type(exc).__name__}. "
-            "Check the region or GENESYS_LOGIN_URL and the network.",
-            request=exc.request,
-        ) from exc
-    _log.debug(
-        "Token request to %s: HTTP %d in %.0f ms (correlation id %s).",
-        url,
-        response.status_code,
-        (time.monotonic() - started) * 1000,
-        response.headers.get(CORRELATION_HEADER, "-"),
-    )
-    return parse_token_response(response, secret=client_secret)
+        return response
+
+    def client_credentials(self, login_url: str, client_id: str, client_secret: str) -> IssuedToken:
+        """Request a token with the client-credentials grant.
+
+        Raises:
+            TokenRequestError: The request failed or the answer was not a token; the message carries
+                the status, the OAuth error, its description and the correlation id, never the secret.
+        """
+        response = self.post_form(
+            f"{login_url}/oauth/token",
+            {"grant_type": "client_credentials"},
+            basic=(client_id, client_secret),
+        )
+        return parse_token_response(response, secret=client_secret)
 
 
 def parse_token_response(response: requests.Response, *, secret: str = "") -> IssuedToken:
