@@ -1,0 +1,20 @@
+"""A local emulator of Genesys Cloud CX: login, API and storage origins on loopback ports.
+
+It issues client-credentials tokens (opaque or JWT), enforces their expiry and a per-token rate limit by its
+own (skewable) clock, serves a few Genesys endpoints with deterministic synthetic data, and injects faults on
+demand. Only the standard library and PyJWT are used, so it can run wherever the client does.
+
+Typical use::
+
+    with Emulator(rate_limit=3) as emu:
+        emu.fail_api_requests(2, status=503)
+        ...  # point a client at emu.login_url and emu.api_url
+        assert emu.counters()["api_requests"] == 3
+"""
+
+from __future__ import annotations
+
+from .emulator import Emulator
+from .run import serve_forever
+
+__all__ = ["Emulator", "serve_forever"]

@@ -1,0 +1,141 @@
+"""Control endpoints under ``/_emulator/`` on the API origin: the Emulator's methods, over HTTP, without auth.
+
+Control requests are not API traffic: they are neither counted nor logged, and faults never hit them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .errors import RouteError, bad_request, not_found
+from .faults import TOKEN_STATUSES, Fault, make_fault
+from .messages import JsonObject, Request, Response, json_response, parse_json_object
+from .state import EmulatorState
+
+PREFIX = "/_emulator/"
+
+_OK = {"ok": True}
+_KEYS = {"token", "api", "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}
+
+
+class ControlApp:
+    """Routes for ``/_emulator/...`` (except the echo, which is an authenticated API route).
+
+    Args:
+        state: The shared emulator state.
+    """
+
+    def __init__(self, state: EmulatorState) -> None:
+        self._state = state
+
+    def __call__(self, request: Request) -> Response:
+        state = self._state
+        route = (request.method, request.path[len(PREFIX) :])
+        if route == ("GET", "counters"):
+            return json_response(200, state.counters())
+        if route == ("GET", "requests"):
+            return json_response(200, state.requests())
+        if route == ("POST", "reset"):
+            state.reset_counters()
+            return json_response(200, _OK)
+        if route == ("POST", "revoke-all"):
+            state.revoke_all()
+            return json_response(200, _OK)
+        if route == ("POST", "faults"):
+            spec = parse_json_object(request.body)
+            if spec is None:
+                return bad_request("The request body must be a JSON object.", "body", "INVALID_JSON")
+            try:
+                apply_faults(state, spec)
+            except RouteError as exc:
+                return exc.response
+            return json_response(200, _OK)
+        return not_found(request.path)
+
+
+def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
+    """Applies a ``POST /_emulator/faults`` document, all or nothing.
+
+    Args:
+        state: The state to change.
+        spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate"}, "api": {... "paths"},
+            "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}``; every key optional. An absent
+            ``retryAfter`` means the Python method's default (1 for token, none for API); null means none.
+
+    Raises:
+        RouteError: With a 400 naming the first bad field; nothing has been changed then.
+    """
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise RouteError(bad_request(f"Unknown fault setting: {unknown[0]}.", unknown[0]))
+    actions: list[Callable[[], None]] = []
+    try:
+        if "token" in spec:
+            count, fault = _fault(spec["token"], "token", 429, 1)
+            actions.append(lambda: state.set_token_fault(count, fault))
+        if "api" in spec:
+            api_count, api_fault = _fault(spec["api"], "api", 503, None)
+            actions.append(lambda: state.set_api_fault(api_count, api_fault))
+        if "rejectAllTokens" in spec:
+            reject = _flag(spec, "rejectAllTokens")
+            actions.append(lambda: state.reject_all_tokens(reject))
+        if "tokenDelay" in spec:
+            delay = _number(spec, "tokenDelay", minimum=0.0)
+            actions.append(lambda: state.set_token_delay(delay))
+        if "skew" in spec:
+            skew = _number(spec, "skew")
+            actions.append(lambda: state.set_skew(skew))
+        if "tokenLifetime" in spec:
+            lifetime = _positive_integer(spec, "tokenLifetime")
+            actions.append(lambda: state.set_token_lifetime(lifetime))
+    except ValueError as exc:
+        raise RouteError(bad_request(str(exc))) from None
+    # Every value is valid by now, so no action can fail half-way.
+    for action in actions:
+        action()
+
+
+def _fault(value: object, name: str, default_status: int, default_retry: int | None) -> tuple[int, Fault]:
+    if not isinstance(value, dict):
+        raise RouteError(bad_request(f"{name} must be an object.", name))
+    count = value.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise RouteError(bad_request(f"{name}.count must be a non-negative integer.", f"{name}.count"))
+    retry_after = value.get("retryAfter", default_retry)
+    if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))):
+        raise RouteError(bad_request(f"{name}.retryAfter must be a number or null.", f"{name}.retryAfter"))
+    paths = value.get("paths") if name == "api" else None
+    if paths is not None and not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
+        raise RouteError(bad_request("api.paths must be a list of strings.", "api.paths"))
+    try:
+        fault = make_fault(
+            value.get("status", default_status),
+            retry_after,
+            retry_after_date=bool(value.get("retryAfterDate", False)),
+            paths=paths,
+            allowed=TOKEN_STATUSES if name == "token" else None,
+        )
+    except ValueError as exc:
+        raise RouteError(bad_request(str(exc), f"{name}.status")) from None
+    return count, fault
+
+
+def _flag(spec: JsonObject, key: str) -> bool:
+    value = spec[key]
+    if not isinstance(value, bool):
+        raise RouteError(bad_request(f"{key} must be true or false.", key))
+    return value
+
+
+def _number(spec: JsonObject, key: str, minimum: float | None = None) -> float:
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (minimum is not None and value < minimum):
+        raise RouteError(bad_request(f"{key} must be a number" + ("." if minimum is None else f" >= {minimum}."), key))
+    return float(value)
+
+
+def _positive_integer(spec: JsonObject, key: str) -> int:
+    value = spec[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RouteError(bad_request(f"{key} must be a positive integer.", key))
+    return value

@@ -1,0 +1,291 @@
+"""The :class:`Emulator`: three local origins (login, API, storage) sharing one :class:`EmulatorState`."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from .api import ApiApp
+from .control import ControlApp
+from .faults import TOKEN_STATUSES, FaultStatus, make_fault
+from .login import LoginApp
+from .server import Origin
+from .state import EmulatorState
+from .storage import StorageApp
+
+#: Seconds stop() waits for each origin's threads.
+_STOP_TIMEOUT = 2.0
+
+
+class Emulator:
+    """A local emulator of Genesys Cloud CX, for tests and manual runs.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`. Faults, clock skew, token lifetime
+    and delays can be changed while it runs, from Python or through ``/_emulator/`` on the API origin.
+
+    Args:
+        client_id: The one OAuth client id the login origin accepts.
+        client_secret: Its secret.
+        token_lifetime: ``expires_in`` of issued tokens, in seconds; the server enforces it by its own clock.
+        skew: Server clock minus local clock, in seconds (Date headers, JWT claims, expiry, Retry-After dates).
+        jwt: Issue HS256 JWTs (claims in server time) instead of opaque tokens.
+        rate_limit: API requests per minute per token; 0 disables the limit.
+        users: How many synthetic users exist.
+        host: The address to listen on.
+        port: 0 for three ephemeral ports; N for login on N, API on N+1, storage on N+2.
+
+    Raises:
+        ValueError: On a non-positive token lifetime, a negative rate limit or user count, or a bad port.
+    """
+
+    def __init__(
+        self,
+        client_id: str = "emulator-client",
+        client_secret: str = "emulator-secret",
+        token_lifetime: int = 86399,
+        skew: float = 0.0,
+        jwt: bool = False,
+        rate_limit: int = 300,
+        users: int = 57,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if not 0 <= port <= 65535 - 2:
+            raise ValueError(f"port must be 0 or a port with two free ports above it, not {port}")
+        self._state = EmulatorState(
+            client_id=client_id,
+            client_secret=client_secret,
+            token_lifetime=token_lifetime,
+            skew=skew,
+            use_jwt=jwt,
+            rate_limit=rate_limit,
+            users=users,
+        )
+        self._host = host
+        self._port = port
+        self._url_key = secrets.token_bytes(32)
+        # Guards start/stop only; the emulated service's state has its own lock in EmulatorState.
+        self._lifecycle = threading.Lock()
+        self._origins: tuple[Origin, Origin, Origin] | None = None
+        self._urls: tuple[str, str, str] | None = None
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
+
+    def __repr__(self) -> str:
+        where = f"api_url={self.api_url!r}" if self.running else "stopped"
+        return f"Emulator(client_id={self._state.client_id!r}, client_secret='***', {where})"
+
+    # Lifecycle.
+
+    def start(self) -> Emulator:
+        """Binds the three ports and starts serving; does nothing when already running.
+
+        Returns:
+            The emulator itself.
+
+        Raises:
+            OSError: When a port cannot be bound (nothing is left listening then).
+        """
+        with self._lifecycle:
+            if self._origins is not None:
+                return self
+            stopping = threading.Event()
+            origins = self._build_origins(stopping)
+            try:
+                for offset, origin in enumerate(origins):
+                    origin.bind(self._host, self._port + offset if self._port else 0)
+            except OSError:
+                for origin in origins:
+                    origin.stop(0.0)
+                raise
+            for origin in origins:
+                origin.start()
+            self._origins, self._stopping = origins, stopping
+            # Kept after stop(), so that a test can still aim a client at a stopped emulator.
+            self._urls = (origins[0].url, origins[1].url, origins[2].url)
+            self._stopped.clear()
+        return self
+
+    def _build_origins(self, stopping: threading.Event) -> tuple[Origin, Origin, Origin]:
+        """Wires the apps to the state and to each other's URLs (read at request time, once bound)."""
+        state = self._state
+        storage = StorageApp(state, self._url_key)
+        login = Origin("login", LoginApp(state, lambda: login.url, stopping), state.now, self._counter("login"))
+        storage_origin = Origin("storage", storage, state.now, self._counter("storage"))
+        api = Origin(
+            "api",
+            ApiApp(state, lambda download: storage.signed_url(storage_origin.url, download), ControlApp(state)),
+            state.now,
+            self._counter("api"),
+        )
+        return login, api, storage_origin
+
+    def _counter(self, origin: str) -> Callable[[], None]:
+        name = f"{origin}_connections"
+        return lambda: self._state.count(name)
+
+    def stop(self) -> None:
+        """Stops serving: ends open connections, frees the ports, joins the threads. Idempotent, bounded."""
+        with self._lifecycle:
+            origins, self._origins = self._origins, None
+            if origins is None:
+                return
+            # Wakes any token request sleeping in a token delay.
+            self._stopping.set()
+            # In parallel: each origin's serve loop takes up to one poll interval to notice.
+            stoppers = [
+                threading.Thread(target=origin.stop, args=(_STOP_TIMEOUT,), name=f"genesys-emulator-stop-{origin.name}")
+                for origin in origins
+            ]
+            for stopper in stoppers:
+                stopper.start()
+            for stopper in stoppers:
+                stopper.join()
+            self._stopped.set()
+
+    @property
+    def running(self) -> bool:
+        """Whether the emulator is serving."""
+        return self._origins is not None
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """Blocks until the emulator is stopped (by another thread) or ``timeout`` passes.
+
+        Returns:
+            Whether it is stopped.
+        """
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # Where it listens.
+
+    def _url(self, index: int) -> str:
+        urls = self._urls
+        if urls is None:
+            raise RuntimeError("the emulator has not been started: call start() or use it in a with block")
+        return urls[index]
+
+    @property
+    def login_url(self) -> str:
+        """The login origin, ``http://host:port`` without a trailing slash (kept after stop())."""
+        return self._url(0)
+
+    @property
+    def api_url(self) -> str:
+        """The API origin, ``http://host:port`` without a trailing slash (kept after stop())."""
+        return self._url(1)
+
+    @property
+    def storage_url(self) -> str:
+        """The storage origin, ``http://host:port`` without a trailing slash (kept after stop())."""
+        return self._url(2)
+
+    def env(self) -> dict[str, str]:
+        """Returns the environment variables that point a client at this emulator."""
+        return {
+            "GENESYS_CLIENT_ID": self._state.client_id,
+            "GENESYS_CLIENT_SECRET": self._state.client_secret,
+            "GENESYS_LOGIN_URL": self.login_url,
+            "GENESYS_API_URL": self.api_url,
+        }
+
+    # Tokens, faults and clocks.
+
+    def revoke_all(self) -> None:
+        """Invalidates every token issued so far: each gets 401 on its next use."""
+        self._state.revoke_all()
+
+    def reject_all_tokens(self, reject: bool = True) -> None:
+        """Makes every token, including newly issued ones, get 401 (a revoked grant); False undoes it."""
+        self._state.reject_all_tokens(reject)
+
+    def fail_token_requests(
+        self,
+        n: int,
+        status: FaultStatus = 429,
+        retry_after: float | None = 1,
+        *,
+        retry_after_date: bool = False,
+    ) -> None:
+        """Makes the next ``n`` ``POST /oauth/token`` requests fail (0 clears a pending fault).
+
+        Args:
+            n: How many requests fail.
+            status: 429, 500, 502, 503, 504, or ``"drop"`` (read the request, close without answering).
+            retry_after: Retry-After seconds (rounded up); None omits the header.
+            retry_after_date: Send Retry-After as an HTTP-date in server time.
+
+        Raises:
+            ValueError: On another status, a negative ``n`` or a negative ``retry_after``.
+        """
+        fault = make_fault(status, retry_after, retry_after_date=retry_after_date, allowed=TOKEN_STATUSES)
+        self._state.set_token_fault(n, fault)
+
+    def fail_api_requests(
+        self,
+        n: int,
+        status: FaultStatus = 503,
+        retry_after: float | None = None,
+        paths: Iterable[str] | None = None,
+        *,
+        retry_after_date: bool = False,
+    ) -> None:
+        """Makes the next ``n`` API requests (those under one of ``paths``, if given) fail.
+
+        Args:
+            n: How many requests fail (0 clears a pending fault).
+            status: 429, a 5xx code, or ``"drop"``: the request is read in full and counted, then the
+                connection is closed without an answer.
+            retry_after: Retry-After seconds (rounded up); None omits the header.
+            paths: Path prefixes, e.g. ``["/api/v2/users"]``; None hits every API request.
+            retry_after_date: Send Retry-After as an HTTP-date in server time.
+
+        Raises:
+            ValueError: On another status, a negative ``n`` or a negative ``retry_after``.
+        """
+        fault = make_fault(status, retry_after, retry_after_date=retry_after_date, paths=paths)
+        self._state.set_api_fault(n, fault)
+
+    def set_token_delay(self, seconds: float) -> None:
+        """Makes the login service wait ``seconds`` before answering each token request."""
+        self._state.set_token_delay(seconds)
+
+    def set_skew(self, seconds: float) -> None:
+        """Sets the server clock to local time plus ``seconds`` (jump it forward to expire tokens)."""
+        self._state.set_skew(seconds)
+
+    def set_token_lifetime(self, seconds: int) -> None:
+        """Sets ``expires_in`` for tokens issued from now on."""
+        self._state.set_token_lifetime(seconds)
+
+    def server_time(self) -> float:
+        """Returns the server clock: ``time.time()`` plus the skew."""
+        return self._state.now()
+
+    # Observation.
+
+    def counters(self) -> dict[str, Any]:
+        """Returns a JSON-serialisable snapshot of the counters."""
+        return self._state.counters()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Returns the last 1000 API-origin requests (control requests excluded), oldest first."""
+        return self._state.requests()
+
+    def reset_counters(self) -> None:
+        """Zeroes the counters and empties the request log."""
+        self._state.reset_counters()

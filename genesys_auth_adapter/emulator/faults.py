@@ -1,0 +1,104 @@
+"""Injected failures: a validated value describing one failure, and the response it produces."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import rate_limited, server_error
+from .messages import DROP, Response
+
+#: A status code, or ``"drop"`` to close the connection without answering.
+FaultStatus = Union[int, str]
+
+TOKEN_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One kind of failure, to be served a number of times.
+
+    Attributes:
+        status: 429, a 5xx code, or None to drop the connection.
+        retry_after: Seconds for the Retry-After header; None omits the header.
+        retry_after_date: Send Retry-After as an HTTP-date (server clock) instead of seconds.
+        paths: Only requests whose path starts with one of these are hit; None hits every request.
+    """
+
+    status: int | None
+    retry_after: int | None = None
+    retry_after_date: bool = False
+    paths: tuple[str, ...] | None = None
+
+    def applies_to(self, path: str) -> bool:
+        """Whether a request for ``path`` should get this fault."""
+        return self.paths is None or any(path.startswith(prefix) for prefix in self.paths)
+
+    def response(self, now: float) -> Response:
+        """Builds the failing response.
+
+        Args:
+            now: Server time, for a Retry-After date.
+
+        Returns:
+            The response, or :data:`DROP`.
+        """
+        if self.status is None:
+            return DROP
+        headers: list[tuple[str, str]] = []
+        if self.retry_after is not None:
+            value = (
+                email.utils.formatdate(now + self.retry_after, usegmt=True)
+                if self.retry_after_date
+                else str(self.retry_after)
+            )
+            headers.append(("Retry-After", value))
+        if self.status == 429:
+            return rate_limited(self.retry_after, headers)
+        return server_error(self.status, headers)
+
+
+def make_fault(
+    status: FaultStatus,
+    retry_after: float | None,
+    *,
+    retry_after_date: bool = False,
+    paths: Iterable[str] | None = None,
+    allowed: frozenset[int] | None = None,
+) -> Fault:
+    """Validates fault parameters and builds a :class:`Fault`.
+
+    Args:
+        status: 429, a 5xx code, or ``"drop"``.
+        retry_after: Seconds (rounded up, since Retry-After is an integer), or None for no header.
+        retry_after_date: Send Retry-After as an HTTP-date.
+        paths: Path prefixes the fault is limited to.
+        allowed: The status codes permitted; None permits 429 and every 5xx.
+
+    Returns:
+        The fault.
+
+    Raises:
+        ValueError: On a status that is not permitted or a negative retry_after.
+    """
+    if status == "drop":
+        code: int | None = None
+    elif isinstance(status, int) and not isinstance(status, bool) and _permitted(status, allowed):
+        code = status
+    else:
+        raise ValueError(f"unsupported fault status: {status!r}")
+    if retry_after is not None and (isinstance(retry_after, bool) or retry_after < 0):
+        raise ValueError(f"retry_after must be a non-negative number of seconds, not {retry_after!r}")
+    seconds = None if retry_after is None else math.ceil(retry_after)
+    # A lone string is one prefix, not a sequence of one-character prefixes.
+    prefixes = (paths,) if isinstance(paths, str) else None if paths is None else tuple(paths)
+    return Fault(code, seconds, retry_after_date, prefixes)
+
+
+def _permitted(status: int, allowed: frozenset[int] | None) -> bool:
+    if allowed is not None:
+        return status in allowed
+    return status == 429 or 500 <= status <= 599

@@ -1,0 +1,78 @@
+"""The login origin: ``POST /oauth/token`` with the client-credentials grant."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import threading
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from .errors import not_found, oauth_error
+from .messages import Request, Response, json_response
+from .state import EmulatorState
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+class LoginApp:
+    """Routes for the login origin.
+
+    Args:
+        state: The shared emulator state.
+        issuer: Returns the login origin's URL, the ``iss`` of JWT tokens.
+        stopping: Set when the emulator stops, so that a token delay ends early.
+    """
+
+    def __init__(self, state: EmulatorState, issuer: Callable[[], str], stopping: threading.Event) -> None:
+        self._state = state
+        self._issuer = issuer
+        self._stopping = stopping
+
+    def __call__(self, request: Request) -> Response:
+        if request.method == "POST" and request.path == "/oauth/token":
+            return self._token(request)
+        return not_found(request.path)
+
+    def _token(self, request: Request) -> Response:
+        state = self._state
+        state.count("token_requests")
+        delay = state.token_delay()
+        if delay > 0:
+            self._stopping.wait(delay)
+        fault = state.take_token_fault()
+        if fault is not None:
+            return fault.response(state.now())
+        credentials = _basic_credentials(request.header("authorization"))
+        if credentials is None or not _matches(credentials, (state.client_id, state.client_secret)):
+            return oauth_error("invalid_client", "Client authentication failed: invalid client credentials.")
+        media_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+        if media_type != _FORM:
+            return oauth_error("invalid_request", f"The request body must be {_FORM}.")
+        form = parse_qs(request.body.decode("latin-1"), keep_blank_values=True)
+        grant = form.get("grant_type", [""])[0]
+        if grant != "client_credentials":
+            return oauth_error("unsupported_grant_type", f"Unsupported grant type: {grant or '(missing)'}.")
+        token, lifetime = state.issue_token(self._issuer())
+        body = {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
+        return json_response(200, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    scheme, _, value = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    return (client_id, secret) if colon else None
+
+
+def _matches(given: tuple[str, str], expected: tuple[str, str]) -> bool:
+    # Constant-time, both halves always compared: the emulator should not model a timing leak.
+    same_id = hmac.compare_digest(given[0].encode(), expected[0].encode())
+    same_secret = hmac.compare_digest(given[1].encode(), expected[1].encode())
+    return same_id and same_secret

@@ -1,0 +1,39 @@
+"""pytest plugin (entry point ``genesys_emulator``): a running emulator and a session aimed at it.
+
+Installed with the package, so any project's tests can use the fixtures without configuration::
+
+    def test_lists_users(genesys_session):
+        assert genesys_session.get("/api/v2/users").json()["total"] == 57
+
+    def test_recovers_from_revocation(genesys_emulator, genesys_session):
+        genesys_emulator.revoke_all()
+        assert genesys_session.get("/api/v2/users/me").status_code == 200
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from .emulator import Emulator
+
+if TYPE_CHECKING:
+    from ..session import GenesysSession
+
+
+@pytest.fixture
+def genesys_emulator() -> Iterator[Emulator]:
+    """A running emulator with default settings, stopped after the test."""
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def genesys_session(genesys_emulator: Emulator) -> Iterator[GenesysSession]:
+    """A :class:`~genesys_auth_adapter.GenesysSession` for ``genesys_emulator`` (relative paths work)."""
+    from .. import from_env, session
+
+    with session(from_env(genesys_emulator.env(), use_dotenv=False)) as s:
+        yield s
