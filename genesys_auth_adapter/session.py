@@ -10,29 +10,52 @@ from .config import from_env
 from .credentials import TokenSource
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
+from .transport.login import Timeout
 
 
 class GenesysSession(requests.Session):
     """A session with a :class:`GenesysAdapter` mounted on the API base URL.
 
     Relative paths (``"/api/v2/users/me"``) are resolved against the API base URL; absolute URLs are
-    used as they are (and get a token only when they are under the API base).
+    used as they are (and get a token only when they are under the API base). A request made without
+    ``timeout=`` gets ``default_timeout``, so no call can hang forever.
 
     Args:
         auth: The auth whose tokens the session uses.
+        owns_auth: Close ``auth`` (its token-request session) when this session is closed.
+        default_timeout: Connect and read timeout for requests that give none (None: wait forever).
         **adapter_options: Passed to :class:`GenesysAdapter`.
     """
 
-    def __init__(self, auth: GenesysAuth, **adapter_options: Any) -> None:
+    def __init__(
+        self,
+        auth: GenesysAuth,
+        *,
+        owns_auth: bool = False,
+        default_timeout: Timeout | None = (10.0, 60.0),
+        **adapter_options: Any,
+    ) -> None:
         super().__init__()
         self.genesys_auth = auth
+        self._owns_auth = owns_auth
         self.base_url = auth.api_url
+        self.default_timeout = default_timeout
         self.mount(self.base_url + "/", GenesysAdapter(auth, **adapter_options))
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().send(request, **kwargs)
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         if isinstance(request.url, str) and request.url.startswith("/"):
             request.url = self.base_url + request.url
         return super().prepare_request(request)
+
+    def close(self) -> None:
+        super().close()
+        if self._owns_auth:
+            self.genesys_auth.close()
 
     def __repr__(self) -> str:
         return f"GenesysSession({self.base_url!r})"
@@ -43,7 +66,8 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
 
     Args:
         credentials: The credentials; by default :func:`from_env` (environment and ``.env``).
-        **options: ``clock``, ``timeout``, ``wait_timeout``, ``http`` and ``retry`` (a
+        **options: ``timeout`` (connect and read seconds) applies to token requests and is the
+            session's ``default_timeout``; ``clock``, ``wait_timeout``, ``http`` and ``retry`` (a
             :class:`RetryPolicy` for token and API requests) go to :class:`GenesysAuth`; the rest to
             :class:`GenesysAdapter`.
 
@@ -52,4 +76,6 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
     """
     auth_options = {k: options.pop(k) for k in ("clock", "timeout", "wait_timeout", "http", "retry") if k in options}
     auth = GenesysAuth(credentials if credentials is not None else from_env(), **auth_options)
-    return GenesysSession(auth, **options)
+    if "timeout" in auth_options:
+        options.setdefault("default_timeout", auth_options["timeout"])
+    return GenesysSession(auth, owns_auth=True, **options)

@@ -35,12 +35,15 @@ class IssuedToken:
         expires_in: Lifetime in seconds as issued, or None when unknown.
         token_type: The token type; ``bearer`` for Genesys.
         date: The raw ``Date`` header of the token response, for the clock offset.
+        minted_now: True when the token was issued by the request just made (a login response), so
+            a JWT's ``iat`` is a reading of the server clock.
     """
 
     access_token: str = field(repr=False)
     expires_in: float | None = None
     token_type: str = "bearer"
     date: str | None = None
+    minted_now: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token.strip():
@@ -121,20 +124,22 @@ def build_token(
     """Turn an issued token into a :class:`Token` with monotonic deadlines.
 
     The lifetime counts from the moment the request was sent (the server started counting no
-    earlier), so expiry is never overestimated. For a JWT, ``iat`` is also a clock sample and the
-    lifetime is the shortest of ``expires_in``, ``exp - iat`` and ``exp`` minus the estimated server
-    time; ``exp`` is never compared with the local wall clock.
+    earlier), so expiry is never overestimated. For a JWT minted by this request, ``iat`` is also a
+    clock sample; the lifetime is the shortest of ``expires_in``, ``exp - iat`` (fresh JWTs only) and
+    ``exp`` minus the estimated server time; ``exp`` is never compared with the local wall clock.
     """
     offset.observe_date_header(issued.date, sent_wall, received_wall)
     claims = jwt_claims(issued.access_token)
     lifetimes = [] if issued.expires_in is None else [float(issued.expires_in)]
     if claims is not None:
         iat, exp = _number(claims.get("iat")), _number(claims.get("exp"))
-        if iat is not None:
+        # ``iat`` is a clock sample only for a token minted by this very request; an older token's
+        # ``iat`` (one handed over by the caller) says nothing about the server clock now.
+        minted_now = issued.minted_now and iat is not None and exp is not None
+        if minted_now and iat is not None and exp is not None:
             offset.observe(iat, 1.0, sent_wall, received_wall)
+            lifetimes.append(exp - iat)
         if exp is not None:
-            if iat is not None:
-                lifetimes.append(exp - iat)
             estimate = offset.estimate
             uncertainty = estimate.uncertainty if estimate else 0.0
             lifetimes.append(exp - offset.server_time(sent_wall) - uncertainty)

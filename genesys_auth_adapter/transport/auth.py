@@ -55,6 +55,7 @@ class GenesysAuth(AuthBase):
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         offset = ClockOffset()
+        self._own_http = http is None
         self.login = LoginClient(
             http if http is not None else requests.Session(),
             timeout=timeout,
@@ -137,6 +138,11 @@ class GenesysAuth(AuthBase):
             return resent
 
         return self.resend_after_401(response, send)
+
+    def close(self) -> None:
+        """Close the private session used for token requests (a session passed as ``http`` is left open)."""
+        if self._own_http:
+            self.login.http.close()
 
     def __eq__(self, other: object) -> bool:
         return self is other

@@ -129,6 +129,7 @@ def parse_token_response(response: requests.Response, *, secret: str = "") -> Is
                 expires_in=_expires_in(body.get("expires_in")),
                 token_type=str(body.get("token_type") or "bearer"),
                 date=response.headers.get("Date"),
+                minted_now=True,
             )
     error = _text(body.get("error")) if body else None
     description = None

@@ -92,6 +92,10 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
     if request.body is not None and not isinstance(request.body, (bytes, str)):
         rewind_body(retry)
     retry.headers["Authorization"] = token.header
+    # requests follows a redirect by copying the original request, so it must carry the new token
+    # too; the 401 in ``history`` keeps a copy that shows the token it was sent with.
+    response.request = request.copy()
+    request.headers["Authorization"] = token.header
     new = send(retry)
     new.history.append(response)
     new.request = retry

@@ -144,6 +144,10 @@ def send_with_retries(
             _log.warning("Not retrying %s after %s: its body cannot be sent again.", what, outcome.detail)
             decision = Decision(retry=False)
         state = state.record(f"{outcome.detail}, waited {decision.wait:.1f} s") if decision.retry else tried
+        if response is not None and (decision.retry or decision.exhausted):
+            # Read the (small) error body: the connection goes back to the pool for the next attempt,
+            # and an exhausted request's last response stays readable on the error.
+            _ = response.content
         if not decision.retry:
             if decision.exhausted:
                 raise _exhausted(what, state, decision.reason, clock.monotonic(), response) from error
@@ -160,8 +164,6 @@ def send_with_retries(
             policy.max_attempts,
             outcome.detail,
         )
-        if response is not None:
-            response.close()
         clock.sleep(decision.wait)
 
 

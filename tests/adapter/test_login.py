@@ -1,0 +1,232 @@
+"""The client-credentials token request (transport/login.py) and the parsing of its answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+import requests_mock
+
+from genesys_auth_adapter import ClientCredentials, GenesysAuth, ManualClock, RetryPolicy, TokenRequestError
+from genesys_auth_adapter.transport.login import parse_token_response
+
+from .helpers import BASIC_CREDENTIALS, CLIENT_ID, CLIENT_SECRET, LOGIN, TOKEN_URL, http_date, mounted
+
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def login_answer(mock: requests_mock.Adapter, **response: Any) -> requests.Response:
+    """The login service's response to a plain POST, to feed parse_token_response directly."""
+    mock.register_uri("POST", TOKEN_URL, **response)
+    return mounted(mock).post(TOKEN_URL, allow_redirects=False)
+
+
+def auth_for(mock: requests_mock.Adapter, clock: ManualClock, retry: RetryPolicy = NO_RETRY) -> GenesysAuth:
+    creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
+    return GenesysAuth(creds, http=mounted(mock), clock=clock, retry=retry)
+
+
+def token_error(mock: requests_mock.Adapter, clock: ManualClock, **response: Any) -> TokenRequestError:
+    """Register ``response`` for the token endpoint, ask for a token, and return the error raised."""
+    mock.register_uri("POST", TOKEN_URL, **response)
+    with pytest.raises(TokenRequestError) as caught:
+        auth_for(mock, clock).token()
+    return caught.value
+
+
+@pytest.fixture
+def login_mock() -> requests_mock.Adapter:
+    return requests_mock.Adapter()
+
+
+def test_a_success_answer_is_parsed(login_mock: requests_mock.Adapter) -> None:
+    """Pins: access_token, expires_in, token_type and the Date header are all carried over."""
+    date = "Tue, 01 Dec 2026 09:41:14 GMT"
+    response = login_answer(
+        login_mock,
+        json={"access_token": " tok-abc ", "token_type": "bearer", "expires_in": 86399},
+        headers={"Date": date},
+    )
+    issued = parse_token_response(response)
+    assert issued.access_token == "tok-abc"
+    assert issued.expires_in == 86399.0
+    assert issued.token_type == "bearer"
+    assert issued.date == date
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "parsed"), [("3600", 3600.0), (None, None), (0, None), (-5, None), (True, None), ("soon", None)]
+)
+def test_odd_expires_in_values_mean_unknown(
+    login_mock: requests_mock.Adapter, expires_in: object, parsed: float | None
+) -> None:
+    """Pins: a string lifetime is read; a missing, zero, negative, boolean or garbled one means 'unknown'."""
+    body: dict[str, Any] = {"access_token": "tok"}
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    issued = parse_token_response(login_answer(login_mock, json=body))
+    assert issued.expires_in == parsed
+    assert issued.token_type == "bearer"
+
+
+def test_the_token_request_is_a_form_post_with_basic_auth(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins the wire format Genesys requires: POST, Basic client credentials, grant_type form body."""
+    login_mock.register_uri("POST", TOKEN_URL, json={"access_token": "tok", "expires_in": 300})
+    token = auth_for(login_mock, clock).token()
+    assert token.header == "Bearer tok"
+    (request,) = login_mock.request_history
+    assert request.method == "POST"
+    assert request.url == TOKEN_URL
+    assert request.headers["Authorization"] == f"Basic {BASIC_CREDENTIALS}"
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["Accept"] == "application/json"
+    assert request.text == "grant_type=client_credentials"
+    assert request.timeout == (10.0, 30.0)  # type: ignore[comparison-overlap]  # stub says int
+
+
+def test_the_token_response_sets_expiry_and_the_clock_offset(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: expiry counts from the send time; the login Date header is the first clock sample."""
+    login_mock.register_uri(
+        "POST",
+        TOKEN_URL,
+        json={"access_token": "tok", "expires_in": 600},
+        headers={"Date": http_date(clock.wall() + 120.5)},
+    )
+    auth = auth_for(login_mock, clock)
+    sent = clock.monotonic()
+    token = auth.token()
+    assert token.expires_at == sent + 600
+    assert auth.clock_offset is not None
+    assert auth.clock_offset.low <= 120.5 <= auth.clock_offset.high
+
+
+def test_redirects_from_the_login_service_are_not_followed(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: the Basic credentials are never sent on to wherever a redirect points."""
+    login_mock.register_uri("GET", "https://elsewhere.example/oauth/token", json={"access_token": "stolen"})
+    error = token_error(
+        login_mock, clock, status_code=302, headers={"Location": "https://elsewhere.example/oauth/token"}
+    )
+    assert [r.url for r in login_mock.request_history] == [TOKEN_URL]
+    assert error.status == 302
+
+
+def test_invalid_client_is_reported_with_description_and_correlation_id(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: support needs the correlation id; the user needs the OAuth error and its description."""
+    error = token_error(
+        login_mock,
+        clock,
+        status_code=400,
+        json={"error": "invalid_client", "description": "client not found", "error_description": "client not found"},
+        headers={"ININ-Correlation-Id": "corr-400-abc"},
+    )
+    assert error.status == 400
+    assert error.error == "invalid_client"
+    assert error.description == "client not found"
+    assert error.correlation_id == "corr-400-abc"
+    assert error.is_credential_error
+    assert error.response is not None and error.response.status_code == 400
+    message = str(error)
+    assert "corr-400-abc" in message
+    assert "invalid_client" in message and "client not found" in message
+    assert CLIENT_SECRET not in message and BASIC_CREDENTIALS not in message
+    assert len(login_mock.request_history) == 1  # a credential error is not retried
+
+
+def test_a_description_that_echoes_the_secret_is_scrubbed(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: even a login service that quotes the secret back cannot put it into an error message."""
+    error = token_error(
+        login_mock,
+        clock,
+        status_code=400,
+        json={"error": "invalid_client", "error_description": f"bad secret {CLIENT_SECRET}"},
+    )
+    assert CLIENT_SECRET not in str(error)
+    assert error.description is not None and CLIENT_SECRET not in error.description
+
+
+def test_a_401_from_the_login_service(login_mock: requests_mock.Adapter, clock: ManualClock) -> None:
+    """Pins: a 401 is a credential error and the message says which settings to check."""
+    error = token_error(
+        login_mock,
+        clock,
+        status_code=401,
+        json={"error": "unauthorized_client", "description": "nope"},
+        headers={"ININ-Correlation-Id": "corr-401"},
+    )
+    assert (error.status, error.error, error.correlation_id) == (401, "unauthorized_client", "corr-401")
+    assert error.is_credential_error
+    assert "GENESYS_CLIENT_SECRET" in str(error)
+    assert CLIENT_SECRET not in str(error)
+
+
+def test_an_html_502_body_is_reported_as_non_json(login_mock: requests_mock.Adapter, clock: ManualClock) -> None:
+    """Pins: a proxy's HTML error page gives a readable error, not a JSON decoding traceback."""
+    error = token_error(
+        login_mock,
+        clock,
+        status_code=502,
+        text="<html><body><h1>502 Bad Gateway</h1></body></html>",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    assert error.status == 502
+    assert error.error is None
+    assert not error.is_credential_error
+    assert "502" in str(error)
+
+
+def test_parse_of_an_html_502_names_the_content_type(login_mock: requests_mock.Adapter) -> None:
+    """Pins: the parse error says what came back instead of JSON."""
+    response = login_answer(
+        login_mock, status_code=502, text="<html>Bad Gateway</html>", headers={"Content-Type": "text/html"}
+    )
+    with pytest.raises(TokenRequestError) as caught:
+        parse_token_response(response)
+    assert "non-JSON" in str(caught.value) and "text/html" in str(caught.value)
+    assert caught.value.status == 502
+
+
+@pytest.mark.parametrize("body", [{"token_type": "bearer", "expires_in": 300}, {"access_token": "  "}])
+def test_a_200_without_an_access_token_is_an_error(
+    login_mock: requests_mock.Adapter, clock: ManualClock, body: dict[str, Any]
+) -> None:
+    """Pins: a success status without a usable token is not taken for a token."""
+    error = token_error(login_mock, clock, status_code=200, json=body)
+    assert error.status == 200
+    assert "without an access_token" in str(error)
+
+
+@pytest.mark.parametrize(
+    "exc", [requests.exceptions.ConnectionError("refused"), requests.exceptions.ConnectTimeout("slow")]
+)
+def test_a_connection_error_becomes_a_token_request_error(
+    login_mock: requests_mock.Adapter, clock: ManualClock, exc: requests.RequestException
+) -> None:
+    """Pins: network failures reach the caller as TokenRequestError, chained to the cause."""
+    error = token_error(login_mock, clock, exc=exc)
+    assert isinstance(error.__cause__, requests.RequestException)
+    assert error.status is None
+    assert LOGIN in str(error)
+    assert CLIENT_SECRET not in str(error)
+
+
+def test_login_failures_are_retried_under_the_policy(login_mock: requests_mock.Adapter, clock: ManualClock) -> None:
+    """Pins: a 503 from the login service is retried (token requests are safe to repeat)."""
+    login_mock.register_uri(
+        "POST",
+        TOKEN_URL,
+        [{"status_code": 503, "text": "busy"}, {"json": {"access_token": "tok", "expires_in": 300}}],
+    )
+    auth = auth_for(login_mock, clock, retry=RetryPolicy(max_attempts=3))
+    assert auth.token().header == "Bearer tok"
+    assert len(login_mock.request_history) == 2

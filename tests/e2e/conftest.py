@@ -1,0 +1,73 @@
+"""End-to-end fixtures: the emulator on real loopback sockets and library sessions aimed at it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from genesys_auth_adapter import ClientCredentials, GenesysSession, SystemClock, session
+from genesys_auth_adapter.emulator import Emulator
+
+TIMEOUT = (5.0, 15.0)
+
+
+class RecordingClock(SystemClock):
+    """The real clock, remembering every sleep the library asked for."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+        super().sleep(seconds)
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators with custom settings; all are stopped after the test."""
+    started: list[Emulator] = []
+
+    def make(**options: Any) -> Emulator:
+        emu = Emulator(**options).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+def credentials_for(emu: Emulator, secret: str | None = None) -> ClientCredentials:
+    env = emu.env()
+    return ClientCredentials(
+        env["GENESYS_CLIENT_ID"],
+        secret if secret is not None else env["GENESYS_CLIENT_SECRET"],
+        api_url=emu.api_url,
+        login_url=emu.login_url,
+    )
+
+
+@pytest.fixture
+def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
+    return make_emulator()
+
+
+@pytest.fixture
+def creds(emu: Emulator) -> ClientCredentials:
+    return credentials_for(emu)
+
+
+@pytest.fixture
+def clock() -> RecordingClock:
+    return RecordingClock()
+
+
+@pytest.fixture
+def gsession(creds: ClientCredentials, clock: RecordingClock) -> Iterator[GenesysSession]:
+    with session(creds, clock=clock, timeout=TIMEOUT) as s:
+        yield s

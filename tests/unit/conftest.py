@@ -1,0 +1,46 @@
+"""Fixtures for the pure token-engine tests: a manual clock and a fake fetch function."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from genesys_auth_adapter.engine import ManualClock
+from genesys_auth_adapter.engine import manager as manager_module
+
+from .fakes import FakeFetch, WaiterCount
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def fetch(clock: ManualClock) -> FakeFetch:
+    return FakeFetch(clock)
+
+
+@pytest.fixture
+def flight_waiters(monkeypatch: pytest.MonkeyPatch) -> WaiterCount:
+    """Count threads that wait for another thread's token request.
+
+    The manager makes each thread that joins a running token request wait on that request's
+    ``done`` event; this swaps in an event that counts its waiters, so a fetch can hold its
+    request open until every thread is provably waiting, with no sleeps.
+    """
+    count = WaiterCount()
+
+    class CountingEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            count.arrive()
+            return super().wait(timeout)
+
+    class CountedFlight(manager_module._Flight):
+        def __init__(self) -> None:
+            super().__init__()
+            self.done = CountingEvent()
+
+    monkeypatch.setattr(manager_module, "_Flight", CountedFlight)
+    return count

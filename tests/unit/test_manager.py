@@ -1,0 +1,245 @@
+"""TokenManager: fetch once, reuse, refresh ahead, replace once per rejection, single flight."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from genesys_auth_adapter.engine import IssuedToken, ManualClock, Token, TokenManager
+from genesys_auth_adapter.engine.manager import STALE_RETRY_DELAY
+
+from .fakes import FakeFetch, FetchFailed, GatedFetch, WaiterCount, run_in_threads
+
+THREADS = 32
+TOKEN_LOGGER = "genesys_auth_adapter.token"
+
+
+def test_first_header_fetches_once(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: the first request gets a token; a manager does no I/O before it is asked."""
+    manager = TokenManager(fetch, clock=clock)
+    assert fetch.calls == 0 and manager.current is None
+    assert manager.header() == "Bearer token-1"
+    assert fetch.calls == 1
+    assert manager.token_requests == 1
+    assert manager.current is not None and manager.current.generation == 1
+
+
+def test_a_fresh_token_is_reused_without_fetching(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: one token per lifetime, not one token per request (Genesys throttles token minting)."""
+    manager = TokenManager(fetch, clock=clock)
+    headers = set()
+    for _ in range(50):
+        headers.add(manager.header())
+        headers.add(manager.token().header)
+        clock.advance(5.0)  # 250 s in all: still before refresh_at = 270 s
+    assert headers == {"Bearer token-1"}
+    assert fetch.calls == 1
+
+
+def test_a_stale_token_triggers_exactly_one_refresh(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: past refresh_at the next call refreshes once and returns the new token."""
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    clock.advance(280.0)  # stale: refresh_at is 270 s, expiry 300 s
+    assert manager.header() == "Bearer token-2"
+    assert manager.header() == "Bearer token-2"
+    assert manager.token().header == "Bearer token-2"
+    assert fetch.calls == 2
+
+
+def test_a_failed_stale_refresh_keeps_the_old_token_and_backs_off(
+    clock: ManualClock, fetch: FakeFetch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pins: a login outage while the token still works costs no request, one warning, no retry storm."""
+    caplog.set_level(logging.DEBUG, logger=TOKEN_LOGGER)
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    clock.advance(280.0)
+    fetch.error = FetchFailed("login service down")
+    assert manager.header() == "Bearer token-1"
+    assert fetch.calls == 2
+    warnings = [r for r in caplog.records if r.name == TOKEN_LOGGER and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "login service down" in warnings[0].getMessage()
+    # No new attempt before STALE_RETRY_DELAY has passed.
+    clock.advance(STALE_RETRY_DELAY - 0.5)
+    assert manager.header() == "Bearer token-1"
+    assert manager.token().header == "Bearer token-1"
+    assert fetch.calls == 2
+    # Then it tries again, and succeeds once the service is back.
+    clock.advance(0.5)
+    fetch.error = None
+    assert manager.header() == "Bearer token-3"
+    assert fetch.calls == 3
+
+
+def test_an_expired_token_with_a_failing_fetch_raises_the_fetch_error(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: an expired token is never sent; the caller sees the real cause of the failure."""
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    clock.advance(300.0)  # expired
+    error = FetchFailed("invalid_client")
+    fetch.error = error
+    with pytest.raises(FetchFailed) as caught:
+        manager.header()
+    assert caught.value is error
+    with pytest.raises(FetchFailed):
+        manager.token()
+    assert fetch.calls == 3  # every call retries: there is no usable token to fall back on
+
+
+def test_rejected_current_header_fetches_exactly_once(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: a 401 for the current token replaces it with one token request."""
+    manager = TokenManager(fetch, clock=clock)
+    first = manager.header()
+    new = manager.rejected(first)
+    assert new.header == "Bearer token-2"
+    assert new.generation == 2
+    assert fetch.calls == 2
+    assert manager.header() == "Bearer token-2"
+    assert fetch.calls == 2
+
+
+def test_rejected_old_header_fetches_nothing_and_returns_the_current_token(
+    clock: ManualClock, fetch: FakeFetch
+) -> None:
+    """Pins: a late 401 for an already replaced token must not throw away the new one."""
+    manager = TokenManager(fetch, clock=clock)
+    old = manager.header()
+    current = manager.rejected(old)
+    assert manager.rejected(old) is current
+    assert manager.rejected(old).header == "Bearer token-2"
+    assert fetch.calls == 2
+
+
+def test_discard_drops_only_the_matching_token(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: discard(header) forgets the token that carried it, and only that one."""
+    manager = TokenManager(fetch, clock=clock)
+    header = manager.header()
+    manager.discard("Bearer someone-else")
+    assert manager.current is not None
+    manager.discard(header)
+    assert manager.current is None
+    assert fetch.calls == 1
+    assert manager.header() == "Bearer token-2"
+    assert fetch.calls == 2
+
+
+def test_invalidate_forgets_the_token(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: invalidate() makes the next request fetch a new token."""
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    manager.invalidate()
+    assert manager.current is None
+    assert manager.header() == "Bearer token-2"
+
+
+def test_a_stale_token_is_returned_at_once_while_another_thread_refreshes(clock: ManualClock) -> None:
+    """Pins: an ahead-of-time refresh never blocks the other threads; they keep using the valid token."""
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def fetch() -> IssuedToken:
+        calls.append(1)
+        if len(calls) == 2:
+            started.set()
+            assert release.wait(5)
+        return IssuedToken(f"token-{len(calls)}", expires_in=300.0)
+
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    clock.advance(280.0)
+    refresher = threading.Thread(target=manager.header, daemon=True)
+    refresher.start()
+    try:
+        assert started.wait(5)
+        assert manager.header() == "Bearer token-1"
+        assert manager.token().header == "Bearer token-1"
+    finally:
+        release.set()
+        refresher.join(5)
+    assert manager.header() == "Bearer token-2"
+    assert len(calls) == 2
+
+
+def test_single_flight_for_32_threads_rejecting_the_same_header(
+    clock: ManualClock, flight_waiters: WaiterCount
+) -> None:
+    """Pins: 32 concurrent 401s for one token cause one token request, and all get the same new token."""
+    gated = GatedFetch(flight_waiters, 0)
+    manager = TokenManager(gated, clock=clock)
+    header = manager.header()
+    gated.expected = THREADS - 1  # hold the next token request open until 31 threads wait for it
+    results = run_in_threads(THREADS, lambda: manager.rejected(header))
+    assert gated.calls == 2
+    tokens = [result for result in results if isinstance(result, Token)]
+    assert len(tokens) == THREADS, results
+    assert {token.header for token in tokens} == {"Bearer token-2"}
+    assert len({id(token) for token in tokens}) == 1
+    assert manager.header() == "Bearer token-2"
+
+
+def test_single_flight_for_32_threads_with_an_expired_token(clock: ManualClock, flight_waiters: WaiterCount) -> None:
+    """Pins: 32 threads that find the token expired cause one token request and share its token."""
+    gated = GatedFetch(flight_waiters, 0)
+    manager = TokenManager(gated, clock=clock)
+    manager.token()
+    clock.advance(301.0)
+    gated.expected = THREADS - 1
+    results = run_in_threads(THREADS, manager.token)
+    assert gated.calls == 2
+    tokens = [result for result in results if isinstance(result, Token)]
+    assert len(tokens) == THREADS, results
+    assert {token.header for token in tokens} == {"Bearer token-2"}
+    assert len({id(token) for token in tokens}) == 1
+
+
+def test_a_failed_shared_fetch_reaches_every_waiter(clock: ManualClock, flight_waiters: WaiterCount) -> None:
+    """Pins: when the one token request fails, all 32 callers get its error and nobody retries it."""
+    error = FetchFailed("login service down")
+    gated = GatedFetch(flight_waiters, THREADS - 1, error=error)
+    manager = TokenManager(gated, clock=clock)
+    results = run_in_threads(THREADS, manager.token)
+    assert gated.calls == 1
+    assert all(result is error for result in results), results
+
+
+def test_waiting_longer_than_wait_timeout_raises_timeout_error(clock: ManualClock) -> None:
+    """Pins: a hung login request does not hang every other thread forever."""
+    started, release = threading.Event(), threading.Event()
+
+    def fetch() -> IssuedToken:
+        started.set()
+        assert release.wait(5)
+        return IssuedToken("token-1", expires_in=300.0)
+
+    manager = TokenManager(fetch, clock=clock, wait_timeout=0.05)
+    leader = threading.Thread(target=manager.token, daemon=True)
+    leader.start()
+    try:
+        assert started.wait(5)
+        with pytest.raises(TimeoutError, match="wait_timeout"):
+            manager.token()
+        with pytest.raises(TimeoutError):
+            manager.rejected("Bearer old")
+    finally:
+        release.set()
+        leader.join(5)
+    assert manager.header() == "Bearer token-1"
+
+
+@pytest.mark.parametrize("wait_timeout", [0.0, -1.0])
+def test_wait_timeout_must_be_positive(wait_timeout: float) -> None:
+    """Pins: a zero or negative wait would make every waiter time out at once."""
+    with pytest.raises(ValueError, match="wait_timeout"):
+        TokenManager(FakeFetch(), wait_timeout=wait_timeout)
+
+
+def test_repr_shows_no_token(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: the manager's repr names the token generation, never its value."""
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    assert "token-1" not in repr(manager)
+    assert "#1" in repr(manager)
