@@ -107,7 +107,7 @@ class GenesysAdapter(HTTPAdapter):
         return send_with_retries(
             attempt,
             method=method,
-            what=f"{method} {str(request.path_url).split('?', 1)[0]}",
+            what=lambda: f"{method} {request.path_url.split('?', 1)[0]}",
             policy=policy,
             clock=auth.manager.clock,
             offset=auth.offset,

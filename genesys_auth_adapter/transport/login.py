@@ -66,7 +66,7 @@ class LoginClient:
 
         try:
             response = send_with_retries(
-                send, method="POST", what=f"POST {url}", policy=self.retry, clock=self.clock, offset=self.offset
+                send, method="POST", what=lambda: f"POST {url}", policy=self.retry, clock=self.clock, offset=self.offset
             )
         except RetryExhaustedError as exc:
             raise TokenRequestError(

@@ -81,10 +81,10 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
             response=response,
             request=request,
         )
-    token = manager.rejected(sent)
     # Read the 401 to the end so its connection goes back to the pool and its body stays readable.
     _ = response.content
     response.close()
+    token = manager.rejected(sent)
     retry = request.copy()
     if request._cookies is not None and response.raw is not None:  # type: ignore[attr-defined]
         extract_cookies_to_jar(retry._cookies, request, response.raw)  # type: ignore[attr-defined,no-untyped-call]

@@ -90,7 +90,7 @@ def send_with_retries(
     send: Callable[[], requests.Response],
     *,
     method: str,
-    what: str,
+    what: Callable[[], str],
     policy: RetryPolicy,
     clock: Clock,
     offset: ClockOffset,
@@ -102,7 +102,8 @@ def send_with_retries(
     Args:
         send: Makes one attempt; returns the response or raises a requests exception.
         method: The HTTP method, for the policy's idempotency rules.
-        what: ``"GET /api/v2/users"``-style text for logs and errors (never a token).
+        what: Describes the request for logs and errors (``"GET /api/v2/users"``, never a token);
+            called only when a retry is considered, to keep the common case cheap.
         policy: The retry policy.
         clock: Monotonic time for budgets, wall time for ``Retry-After`` dates, and sleep.
         offset: The server clock offset, to read ``Retry-After`` dates in server time.
@@ -117,12 +118,19 @@ def send_with_retries(
         RetryExhaustedError: The outcome was retryable but attempts or time ran out.
         requests.RequestException: A connection error that is not to be retried.
     """
-    state = RetryState(started=clock.monotonic())
+    started = clock.monotonic()
+    state: RetryState | None = None  # made on the first retryable outcome, off the hot path
     while True:
         response: requests.Response | None = None
         error: requests.RequestException | None = None
         try:
             response = send()
+            status = response.status_code
+            if status != 429 and status not in policy.retry_statuses:
+                # Nothing to retry, the common case: no bookkeeping on the hot path.
+                if state is not None:
+                    setattr(response, ATTEMPTS_ATTRIBUTE, state.attempts + 1)
+                return response
             outcome = outcome_of(response)
         except requests.RequestException as exc:
             failure = classify(exc)
@@ -130,6 +138,8 @@ def send_with_retries(
                 raise
             error = exc
             outcome = Outcome(failure=failure, detail=f"{type(exc).__name__} ({failure.value})")
+        if state is None:
+            state = RetryState(started=started)
         tried = state.record(outcome.detail)
         decision = decide(
             policy,
@@ -141,7 +151,7 @@ def send_with_retries(
             random=random,
         )
         if decision.retry and not can_resend():
-            _log.warning("Not retrying %s after %s: its body cannot be sent again.", what, outcome.detail)
+            _log.warning("Not retrying %s after %s: its body cannot be sent again.", what(), outcome.detail)
             decision = Decision(retry=False)
         state = state.record(f"{outcome.detail}, waited {decision.wait:.1f} s") if decision.retry else tried
         if response is not None and (decision.retry or decision.exhausted):
@@ -150,7 +160,7 @@ def send_with_retries(
             _ = response.content
         if not decision.retry:
             if decision.exhausted:
-                raise _exhausted(what, state, decision.reason, clock.monotonic(), response) from error
+                raise _exhausted(what(), state, decision.reason, clock.monotonic(), response) from error
             if error is not None:
                 raise error
             assert response is not None
@@ -158,7 +168,7 @@ def send_with_retries(
             return response
         _log.info(
             "Retrying %s in %.1f s (attempt %d of %d): %s.",
-            what,
+            what(),
             decision.wait,
             state.attempts + 1,
             policy.max_attempts,

@@ -1,0 +1,133 @@
+"""The retry loop with a manual clock and scripted attempts (no sockets)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from genesys_auth_adapter import ManualClock, RetryExhaustedError, RetryPolicy, attempts
+from genesys_auth_adapter.engine.retry import Failure
+from genesys_auth_adapter.engine.skew import ClockOffset
+from genesys_auth_adapter.transport.retrying import classify, effective_policy, retry_policy, send_with_retries
+
+
+def _response(status: int, headers: dict[str, str] | None = None, body: bytes = b"{}") -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    response._content = body
+    return response
+
+
+def _connection_error(reason: Exception) -> requests.ConnectionError:
+    return requests.ConnectionError(MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
+
+
+class Script:
+    """Plays back responses or exceptions, one per attempt."""
+
+    def __init__(self, *steps: requests.Response | Exception) -> None:
+        self._steps: Iterator[requests.Response | Exception] = iter(steps)
+        self.calls = 0
+
+    def __call__(self) -> requests.Response:
+        self.calls += 1
+        step = next(self._steps)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def _run(
+    script: Script, clock: ManualClock, method: str = "GET", policy: RetryPolicy | None = None, can_resend: bool = True
+) -> requests.Response:
+    return send_with_retries(
+        script,
+        method=method,
+        what=lambda: f"{method} /api/v2/things",
+        policy=policy or RetryPolicy(),
+        clock=clock,
+        offset=ClockOffset(),
+        can_resend=lambda: can_resend,
+        random=lambda: 0.0,
+    )
+
+
+def test_success_needs_no_bookkeeping() -> None:
+    clock = ManualClock()
+    response = _run(Script(_response(200)), clock)
+    assert response.status_code == 200
+    assert attempts(response) == 1
+
+
+def test_a_429_then_success_waits_what_the_server_said(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    clock = ManualClock()
+    start = clock.monotonic()
+    script = Script(_response(429, {"Retry-After": "3", "ININ-Correlation-Id": "c-1"}), _response(200))
+    response = _run(script, clock, method="POST")
+    assert response.status_code == 200
+    assert attempts(response) == 2
+    assert clock.monotonic() - start == 3.0
+    assert "Retrying POST /api/v2/things in 3.0 s (attempt 2 of 5): HTTP 429 (correlation id c-1)" in caplog.text
+
+
+def test_exhaustion_lists_every_attempt() -> None:
+    clock = ManualClock()
+    script = Script(*[_response(503, {"ININ-Correlation-Id": f"c-{n}"}) for n in range(3)])
+    with pytest.raises(RetryExhaustedError) as caught:
+        _run(script, clock, policy=RetryPolicy(max_attempts=3, backoff=1.0))
+    error = caught.value
+    assert script.calls == 3
+    assert error.attempts == 3 and error.last_status == 503 and error.correlation_id == "c-2"
+    assert error.history == [
+        "HTTP 503 (correlation id c-0), waited 0.5 s",
+        "HTTP 503 (correlation id c-1), waited 1.0 s",
+        "HTTP 503 (correlation id c-2)",
+    ]
+    assert "GET /api/v2/things gave up after 3 attempt(s)" in str(error)
+    assert error.response is not None and error.response.status_code == 503
+
+
+def test_a_connect_error_is_retried_even_for_a_post() -> None:
+    clock = ManualClock()
+    refused = _connection_error(NewConnectionError(None, "refused"))  # type: ignore[arg-type]
+    script = Script(refused, _response(201))
+    assert _run(script, clock, method="POST").status_code == 201
+    assert script.calls == 2
+
+
+def test_a_dropped_post_is_not_retried() -> None:
+    clock = ManualClock()
+    dropped = requests.ConnectionError(ProtocolError("Connection aborted."))
+    script = Script(dropped, _response(200))
+    with pytest.raises(requests.ConnectionError):
+        _run(script, clock, method="POST")
+    assert script.calls == 1
+
+
+def test_a_body_that_cannot_be_resent_gets_the_response_as_it_came() -> None:
+    clock = ManualClock()
+    script = Script(_response(429, {"Retry-After": "1"}), _response(200))
+    response = _run(script, clock, can_resend=False)
+    assert response.status_code == 429
+    assert script.calls == 1
+
+
+def test_classify() -> None:
+    assert classify(requests.exceptions.ConnectTimeout()) is Failure.NOT_SENT
+    assert classify(requests.exceptions.ReadTimeout()) is Failure.MAYBE_SENT
+    assert classify(requests.exceptions.SSLError()) is None
+    assert classify(requests.exceptions.InvalidURL()) is None
+
+
+def test_a_per_request_policy_overrides_and_restores() -> None:
+    default = RetryPolicy()
+    override = RetryPolicy(max_attempts=1)
+    with retry_policy(override):
+        assert effective_policy(default) is override
+    assert effective_policy(default) is default
