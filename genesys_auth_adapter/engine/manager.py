@@ -202,7 +202,7 @@ class TokenManager:
                 self._flight = None
             flight.done.set()
         remaining = token.remaining(sent_monotonic)
-        _log.debug(
+        _log.info(
             "Obtained token #%d (%s).",
             token.generation,
             "no expiry given" if remaining is None else f"valid {remaining:.0f} s",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -20,7 +21,14 @@ from .login import LoginClient, Timeout
 from .resend import Send, resend_after_401
 from .scope import ApiScope
 
-_log = logging.getLogger("genesys_auth_adapter.auth")
+
+@contextlib.contextmanager
+def _waits_as_token_errors() -> Iterator[None]:
+    """The engine reports a too-long wait for another thread's token request as TimeoutError."""
+    try:
+        yield
+    except TimeoutError as exc:
+        raise TokenWaitTimeout(str(exc)) from exc
 
 
 class GenesysAuth(AuthBase):
@@ -35,7 +43,8 @@ class GenesysAuth(AuthBase):
         credentials: Where the API is and how to get tokens (:class:`ClientCredentials`,
             :class:`AccessToken`, or any :class:`TokenSource`).
         clock: The clock for token deadlines (tests pass a manual one).
-        http: The session for token requests; by default a private one. It is never closed here.
+        http: The session for token requests; by default a private one, closed by :meth:`close`. A
+            session passed here is never closed.
         timeout: Connect and read timeout of token requests.
         wait_timeout: How long a thread waits for another thread's token request.
         retry: The retry policy of token requests (and the default of adapters built on this auth).
@@ -85,17 +94,13 @@ class GenesysAuth(AuthBase):
 
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""
-        try:
+        with _waits_as_token_errors():
             return self.manager.header()
-        except TimeoutError as exc:
-            raise TokenWaitTimeout(str(exc)) from exc
 
     def token(self) -> Token:
         """A usable token (fetched if needed)."""
-        try:
+        with _waits_as_token_errors():
             return self.manager.token()
-        except TimeoutError as exc:
-            raise TokenWaitTimeout(str(exc)) from exc
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url in self.scope:
@@ -121,10 +126,8 @@ class GenesysAuth(AuthBase):
 
     def resend_after_401(self, response: requests.Response, send: Send) -> requests.Response:
         """Re-send ``response``'s request once with a new token if it was a 401 (see :mod:`.resend`)."""
-        try:
+        with _waits_as_token_errors():
             return resend_after_401(response, self.manager, send)
-        except TimeoutError as exc:
-            raise TokenWaitTimeout(str(exc)) from exc
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.request is None or response.request.url not in self.scope:
@@ -143,12 +146,6 @@ class GenesysAuth(AuthBase):
         """Close the private session used for token requests (a session passed as ``http`` is left open)."""
         if self._own_http:
             self.login.http.close()
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
 
     def __repr__(self) -> str:
         return f"GenesysAuth({self.credentials!r})"
