@@ -3,7 +3,8 @@
 All sessions talk to the same keep-alive HTTP/1.1 server on 127.0.0.1 (in a separate process, so it
 does not share the client's interpreter lock) in the same run, in interleaved rounds (so drift in machine
 load hits all alike). The result is the ratio of the median round times, in wall-clock time and in the
-client process's CPU time (which the server's work does not blur). Target: at most 1.02.
+client process's CPU time (which the server's work does not blur). A second plain session, the control,
+shows how large the noise is. Target: at most 1.02.
 
     python bench/overhead.py [--requests 400] [--rounds 15]
 """
@@ -11,6 +12,8 @@ client process's CPU time (which the server's work does not blur). Target: at mo
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -72,8 +75,8 @@ def _serve(port: multiprocessing.connection.Connection) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=400, help="requests per round and per session")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
+    parser.add_argument("--requests", type=int, default=300, help="requests per round and per session")
+    parser.add_argument("--rounds", type=int, default=24, help="interleaved rounds")
     args = parser.parse_args()
 
     receiver, sender = multiprocessing.Pipe(duplex=False)
@@ -85,38 +88,51 @@ def main() -> None:
         base = f"http://127.0.0.1:{receiver.recv()}"
         url = base + "/api/v2/users/me"
 
-        plain = requests.Session()
-        plain.headers["Authorization"] = "Bearer bench-token"
         creds = ClientCredentials("bench-client", "bench-secret", api_url=base, login_url=base)
-        auth = GenesysAuth(creds)
-        ours = requests.Session()
-        ours.mount(base + "/", GenesysAdapter(auth))
-        no_retry = requests.Session()
-        no_retry.mount(base + "/", GenesysAdapter(auth, retry=RetryPolicy(max_attempts=1)))
+        auth = GenesysAuth(creds)  # shared, so only the first round fetches a token
 
-        sessions = {"plain": plain, "adapter": ours, "adapter, retries off": no_retry}
-        for session in sessions.values():  # warm up: connections, the token
-            _round(lambda s=session: s.get(url), 50)
-        walls: dict[str, list[float]] = {name: [] for name in sessions}
-        cpus: dict[str, list[float]] = {name: [] for name in sessions}
-        names = list(sessions)
+        def plain() -> requests.Session:
+            s = requests.Session()
+            s.headers["Authorization"] = "Bearer bench-token"
+            return s
+
+        def mounted(policy: RetryPolicy | None = None) -> requests.Session:
+            s = requests.Session()
+            s.mount(base + "/", GenesysAdapter(auth, retry=policy))
+            return s
+
+        kinds: dict[str, Callable[[], requests.Session]] = {
+            "plain": plain,
+            "adapter": mounted,
+            "adapter, retries off": lambda: mounted(RetryPolicy(max_attempts=1)),
+            "plain (control)": plain,
+        }
+        walls: dict[str, list[float]] = {name: [] for name in kinds}
+        cpus: dict[str, list[float]] = {name: [] for name in kinds}
+        names = list(kinds)
         for round_number in range(args.rounds):
-            # Rotate who goes first, so a slow start or a warm cache favours nobody.
+            # Fresh sessions every round (an object's own quirks average out) and a rotating order (a
+            # slow start favours nobody); the garbage collector waits until the round is over.
             shift = round_number % len(names)
             for name in names[shift:] + names[:shift]:
-                session = sessions[name]
-                wall, cpu = _round(lambda s=session: s.get(url), args.requests)
+                with kinds[name]() as session:
+                    _round(functools.partial(session.get, url), 20)  # warm up: the connection, the token
+                    gc.collect()
+                    gc.disable()
+                    try:
+                        wall, cpu = _round(functools.partial(session.get, url), args.requests)
+                    finally:
+                        gc.enable()
                 walls[name].append(wall)
                 cpus[name].append(cpu)
-        wall_median = {name: statistics.median(values) for name, values in walls.items()}
-        cpu_median = {name: statistics.median(values) for name, values in cpus.items()}
-        print(f"{args.rounds} rounds of {args.requests} requests per session")
-        for name in sessions:
+        print(f"{args.rounds} rounds of {args.requests} requests per session; median of per-round ratios to plain")
+        for name in kinds:
+            wall_ratio = statistics.median(w / p for w, p in zip(walls[name], walls["plain"]))
+            cpu_ratio = statistics.median(c / p for c, p in zip(cpus[name], cpus["plain"]))
             print(
-                f"{name:22s} wall {wall_median[name] / args.requests * 1e6:7.1f} us/request "
-                f"ratio {wall_median[name] / wall_median['plain']:.3f}   "
-                f"client cpu {cpu_median[name] / args.requests * 1e6:7.1f} us/request "
-                f"ratio {cpu_median[name] / cpu_median['plain']:.3f}"
+                f"{name:22s} wall {statistics.median(walls[name]) / args.requests * 1e6:7.1f} us/request "
+                f"ratio {wall_ratio:.3f}   client cpu {statistics.median(cpus[name]) / args.requests * 1e6:7.1f} "
+                f"us/request ratio {cpu_ratio:.3f}"
             )
         print(f"token requests: {auth.manager.token_requests}")
     finally:

@@ -14,6 +14,7 @@ from .errors import (
     ApiError,
     ConfigurationError,
     GenesysError,
+    PaginationError,
     RateLimitedError,
     RetryExhaustedError,
     TokenRequestError,
@@ -22,6 +23,7 @@ from .errors import (
     error_from_response,
     raise_for_genesys,
 )
+from .pagination import items, iter_pages
 from .regions import REGIONS, Region, get_region
 from .session import GenesysSession, session
 from .transport.adapter import GenesysAdapter
@@ -44,6 +46,7 @@ __all__ = [
     "IssuedToken",
     "ManualClock",
     "OffsetEstimate",
+    "PaginationError",
     "REGIONS",
     "RateLimit",
     "RateLimitedError",
@@ -60,6 +63,8 @@ __all__ = [
     "error_from_response",
     "from_env",
     "get_region",
+    "items",
+    "iter_pages",
     "raise_for_genesys",
     "rate_limit",
     "retry_policy",

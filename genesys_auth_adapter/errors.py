@@ -12,7 +12,8 @@ Every exception the library raises on purpose derives from ``requests.RequestExc
           │    └── RateLimitedError                   a 429 from the API host
           ├── UnreplayableBodyError                   a 401 came back and the body cannot be sent again
           │                                           (also requests.exceptions.UnrewindableBodyError)
-          └── RetryExhaustedError                     retries ran out of attempts or time
+          ├── RetryExhaustedError                     retries ran out of attempts or time
+          └── PaginationError                         a listing had too many pages, or a page was not JSON
 
 Messages never contain an access token, a client secret or an Authorization header.
 """
@@ -153,6 +154,10 @@ class RetryExhaustedError(GenesysError):
         self.history = list(history)
         self.last_status = last_status
         self.correlation_id = correlation_id
+
+
+class PaginationError(GenesysError):
+    """A listing could not be paged: more than ``max_pages`` pages, or a page that is not a JSON object."""
 
 
 def error_from_response(response: requests.Response) -> ApiError:

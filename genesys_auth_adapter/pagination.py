@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .errors import GenesysError, error_from_response, raise_for_genesys
+from .errors import PaginationError, error_from_response, raise_for_genesys
 
 DETAILS_QUERY_PATH = "/api/v2/analytics/conversations/details/query"
 #: ``paging.pageSize`` sent with a details query that does not set one (the largest Genesys allows).
@@ -82,7 +82,7 @@ def iter_pages(
 
     Raises:
         ApiError: A page came back with a status outside 2xx.
-        GenesysError: A page was not a JSON object, or the listing had more than ``max_pages`` pages.
+        PaginationError: A page was not a JSON object, or the listing had more than ``max_pages`` pages.
         ValueError: ``max_pages`` is below 1.
     """
     if max_pages < 1:
@@ -101,7 +101,7 @@ def iter_pages(
     url, send_method = path, method
     for number in range(1, max_pages + 2):
         if number > max_pages:
-            raise GenesysError(
+            raise PaginationError(
                 f"{method} {_shown(path)} has more than max_pages={max_pages} pages; stopped there "
                 "(pass a larger max_pages to read further)."
             )
@@ -153,13 +153,13 @@ def _page(response: requests.Response, method: str) -> dict[str, Any]:
     try:
         page = response.json()
     except ValueError as exc:
-        raise GenesysError(
+        raise PaginationError(
             f"{method} {_shown(response.url)} answered HTTP {response.status_code} without a JSON body, "
             "so it cannot be paged.",
             response=response,
         ) from exc
     if not isinstance(page, dict):
-        raise GenesysError(
+        raise PaginationError(
             f"{method} {_shown(response.url)} answered a JSON {type(page).__name__}, not an object, "
             "so it cannot be paged.",
             response=response,
@@ -195,7 +195,7 @@ def _paging(body: Any) -> tuple[int, int]:
     number = paging.get("pageNumber") if isinstance(paging, dict) else None
     if isinstance(size, int) and isinstance(number, int) and size > 0 and number > 0:
         return size, number
-    raise GenesysError("A details query's paging.pageSize and paging.pageNumber must be positive integers.")
+    raise PaginationError("A details query's paging.pageSize and paging.pageNumber must be positive integers.")
 
 
 def _skipped(body: Any) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -22,13 +20,9 @@ from .resend import Send, resend_after_401
 from .scope import ApiScope
 
 
-@contextlib.contextmanager
-def _waits_as_token_errors() -> Iterator[None]:
+def _wait_error(exc: TimeoutError) -> TokenWaitTimeout:
     """The engine reports a too-long wait for another thread's token request as TimeoutError."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise TokenWaitTimeout(str(exc)) from exc
+    return TokenWaitTimeout(str(exc))
 
 
 class GenesysAuth(AuthBase):
@@ -94,13 +88,17 @@ class GenesysAuth(AuthBase):
 
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""
-        with _waits_as_token_errors():
+        try:
             return self.manager.header()
+        except TimeoutError as exc:
+            raise _wait_error(exc) from exc
 
     def token(self) -> Token:
         """A usable token (fetched if needed)."""
-        with _waits_as_token_errors():
+        try:
             return self.manager.token()
+        except TimeoutError as exc:
+            raise _wait_error(exc) from exc
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url in self.scope:
@@ -126,8 +124,10 @@ class GenesysAuth(AuthBase):
 
     def resend_after_401(self, response: requests.Response, send: Send) -> requests.Response:
         """Re-send ``response``'s request once with a new token if it was a 401 (see :mod:`.resend`)."""
-        with _waits_as_token_errors():
+        try:
             return resend_after_401(response, self.manager, send)
+        except TimeoutError as exc:
+            raise _wait_error(exc) from exc
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.request is None or response.request.url not in self.scope:

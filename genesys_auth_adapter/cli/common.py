@@ -1,0 +1,122 @@
+"""What the subcommands share: exit codes, error reporting, the session, and output helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import requests
+
+from ..config import from_env
+from ..errors import ApiError, ConfigurationError, GenesysError
+from ..session import GenesysSession, session
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+PROG = "genesys-auth"
+#: Connect and read timeout of every request the command line makes.
+REQUEST_TIMEOUT = (10.0, 60.0)
+
+
+class UsageError(Exception):
+    """The command line was well-formed for argparse but cannot be acted on (bad JSON, a missing file)."""
+
+
+def api_session() -> GenesysSession:
+    """A session configured from the environment and the nearest ``.env`` file.
+
+    Closing it also closes the private session its token requests go through.
+
+    Raises:
+        ConfigurationError: Settings are missing or invalid.
+    """
+    return session(from_env())
+
+
+def error(message: str, err: TextIO | None = None) -> None:
+    """Print ``genesys-auth: message`` on stderr."""
+    print(f"{PROG}: {message}", file=err if err is not None else sys.stderr)
+
+
+def report(exc: BaseException, err: TextIO | None = None) -> int:
+    """Print what went wrong and return the exit code for it.
+
+    Args:
+        exc: The exception that ended the command.
+        err: Where to print; stderr by default.
+
+    Returns:
+        2 for usage and configuration errors, 1 for HTTP, token, retry and connection errors.
+
+    Raises:
+        BaseException: ``exc`` itself, when it is none of those (a bug: let the traceback show).
+    """
+    out = err if err is not None else sys.stderr
+    if isinstance(exc, (UsageError, ConfigurationError)):
+        error(str(exc), out)
+        return EXIT_USAGE
+    if isinstance(exc, ApiError):
+        _report_api_error(exc, out)
+        return EXIT_FAILURE
+    if isinstance(exc, GenesysError):
+        error(str(exc), out)
+        return EXIT_FAILURE
+    if isinstance(exc, requests.RequestException):
+        request = exc.request
+        where = f" ({request.method} {str(request.url).split('?', 1)[0]})" if request is not None else ""
+        error(f"request failed{where}: {type(exc).__name__}: {exc}", out)
+        return EXIT_FAILURE
+    raise exc
+
+
+def _report_api_error(exc: ApiError, out: TextIO) -> None:
+    request = getattr(exc.response, "request", None)
+    what = f"{request.method} {str(request.url).split('?', 1)[0]}: " if request is not None else ""
+    error(f"{what}HTTP {exc.status}" + (f" {exc.code}" if exc.code else ""), out)
+    fields = [
+        ("message", exc.message),
+        ("code", exc.code),
+        ("status", str(exc.status)),
+        ("correlation id", exc.correlation_id),
+    ]
+    for detail in exc.details:
+        text = ", ".join(f"{key}={value}" for key, value in detail.items() if value)
+        fields.append(("detail", text or None))
+    for label, value in fields:
+        if value:
+            print(f"  {label + ':':<16}{value}", file=out)
+
+
+def dumps(value: Any, *, pretty: bool) -> str:
+    """JSON text: indented for people, one line for JSON lines."""
+    if pretty:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def is_tty(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (progress goes only there)."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet(logger_name: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Raise a library logger's level for the duration of a command that reports the same thing itself."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
