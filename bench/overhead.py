@@ -17,6 +17,7 @@ import gc
 import json
 import multiprocessing
 import multiprocessing.connection
+import os
 import socket
 import statistics
 import time
@@ -66,7 +67,14 @@ def _round(get: Callable[[], requests.Response], count: int) -> tuple[float, flo
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def _pin(cpu: int) -> None:
+    """Keep a process on one core (where the platform allows), so client and server do not trade places."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
 def _serve(port: multiprocessing.connection.Connection) -> None:
+    _pin(1)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
     port.send(server.server_address[1])
@@ -86,6 +94,7 @@ def main() -> None:
         if not receiver.poll(30):
             raise RuntimeError("the benchmark server did not start")
         base = f"http://127.0.0.1:{receiver.recv()}"
+        _pin(0)
         url = base + "/api/v2/users/me"
 
         creds = ClientCredentials("bench-client", "bench-secret", api_url=base, login_url=base)
