@@ -7,9 +7,10 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
+from .engine.manager import TokenManager
 from .engine.retry import RetryPolicy
 from .engine.skew import OffsetEstimate
-from .engine.token import IssuedToken
+from .engine.token import IssuedToken, Token
 from .errors import (
     ApiError,
     ConfigurationError,
@@ -28,6 +29,7 @@ from .regions import REGIONS, Region, get_region
 from .session import GenesysSession, session
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
+from .transport.login import LoginClient
 from .transport.ratelimit import RateLimit, rate_limit
 from .transport.retrying import attempts, retry_policy
 
@@ -44,6 +46,7 @@ __all__ = [
     "GenesysError",
     "GenesysSession",
     "IssuedToken",
+    "LoginClient",
     "ManualClock",
     "OffsetEstimate",
     "PaginationError",
@@ -54,6 +57,8 @@ __all__ = [
     "RetryExhaustedError",
     "RetryPolicy",
     "SystemClock",
+    "Token",
+    "TokenManager",
     "TokenRequestError",
     "TokenSource",
     "TokenWaitTimeout",

@@ -25,7 +25,11 @@ class TokenSource(Protocol):
         """The API base URL tokens are sent to, without a trailing slash."""
 
     def fetch_token(self, login: LoginClient) -> IssuedToken:
-        """Get a new token, sending any HTTP request through ``login``."""
+        """Get a new token, sending any HTTP request through ``login``.
+
+        A source may also define ``initial_token() -> IssuedToken`` to hand over a token it already
+        has; the first request then uses it without calling ``fetch_token``.
+        """
 
 
 def _resolve_urls(
@@ -113,7 +117,8 @@ class AccessToken:
         access_token: The bearer token (never shown in ``repr`` or messages).
         region: A region name or domain, for the API base URL.
         api_url: Overrides the API base URL.
-        expires_in: Seconds the token has left, if known; None means "until rejected".
+        expires_in: Seconds the token has left when a :class:`GenesysAuth` is made from it, if known;
+            None means "until rejected" (or until its JWT ``exp``, once the server clock is known).
         refresh: Called with no arguments when the token is rejected or expires; returns the new
             access token string or an :class:`IssuedToken` (with ``expires_in``). Without it, a
             rejected token is reported as a :class:`TokenRequestError`.
@@ -136,34 +141,39 @@ class AccessToken:
         expires_in: float | None = None,
         refresh: RefreshCallback | None = None,
     ) -> None:
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise ConfigurationError("access_token must be a non-empty string.")
         if refresh is not None and not callable(refresh):
             raise ConfigurationError("refresh must be a callable that returns a new access token.")
+        token = access_token.strip() if isinstance(access_token, str) else access_token
+        try:
+            IssuedToken(token, expires_in=expires_in)
+        except ValueError as exc:
+            raise ConfigurationError(f"Unusable access token: {exc}.") from None
         api, _ = _resolve_urls(region, api_url, None, need_login=False)
-        object.__setattr__(self, "access_token", access_token.strip())
+        object.__setattr__(self, "access_token", token)
         object.__setattr__(self, "api_url", api)
         object.__setattr__(self, "expires_in", expires_in)
         object.__setattr__(self, "refresh", refresh)
-        object.__setattr__(self, "_handed_out", [False])
+
+    def initial_token(self) -> IssuedToken:
+        """The token to start with: the one given."""
+        return IssuedToken(self.access_token, expires_in=self.expires_in)
 
     def fetch_token(self, login: LoginClient) -> IssuedToken:
-        """Return the given token the first time, then whatever ``refresh`` returns."""
-        handed_out: list[bool] = object.__getattribute__(self, "_handed_out")
-        if not handed_out[0]:
-            handed_out[0] = True
-            return IssuedToken(self.access_token, expires_in=self.expires_in)
+        """A replacement for a rejected or expired token: whatever ``refresh`` returns."""
         if self.refresh is None:
             raise TokenRequestError(
                 "The access token was rejected or has expired and no refresh callback was given: "
                 "pass refresh= to AccessToken, or use ClientCredentials."
             )
         fresh = self.refresh()
-        if isinstance(fresh, IssuedToken):
-            return fresh
-        if isinstance(fresh, str) and fresh.strip():
-            return IssuedToken(fresh.strip())
-        raise TokenRequestError("The refresh callback returned no access token (an empty value or a non-string).")
+        try:
+            if isinstance(fresh, IssuedToken):
+                return fresh
+            if isinstance(fresh, str):
+                return IssuedToken(fresh.strip())
+        except ValueError as exc:
+            raise TokenRequestError(f"The refresh callback returned an unusable token: {exc}.") from None
+        raise TokenRequestError(f"The refresh callback returned a {type(fresh).__name__}, not an access token string.")
 
     def __repr__(self) -> str:
         return f"AccessToken(api_url={self.api_url!r}, refresh={'yes' if self.refresh else 'no'})"

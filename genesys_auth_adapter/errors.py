@@ -122,7 +122,8 @@ class RateLimitedError(ApiError):
 class UnreplayableBodyError(GenesysError, requests.exceptions.UnrewindableBodyError):
     """A request was rejected with 401 and its body cannot be sent a second time.
 
-    The token has been refreshed, so sending the request again succeeds. To make requests
+    The rejected token has been dropped, so sending the request again (with a fresh body) gets a new
+    token and succeeds. To make requests
     re-sendable automatically, pass the body as ``bytes``, ``str``, ``data=dict``, ``json=...`` or a
     seekable file opened in binary mode instead of a generator, iterator or pipe.
     """
@@ -212,6 +213,11 @@ def raise_for_genesys(response: requests.Response) -> requests.Response:
     if response.status_code >= 400:
         raise error_from_response(response)
     return response
+
+
+def without_query(url: object) -> str:
+    """A URL (or path) for messages and logs: its query string can carry ids and filters, so it goes."""
+    return str(url).split("?", 1)[0]
 
 
 def _json_or_none(response: requests.Response) -> Any | None:

@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from typing import Any, Union
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .errors import PaginationError, error_from_response, raise_for_genesys
+from .errors import PaginationError, error_from_response, raise_for_genesys, without_query
+from .session import DEFAULT_TIMEOUT
+from .transport.login import Timeout
 
 DETAILS_QUERY_PATH = "/api/v2/analytics/conversations/details/query"
 #: ``paging.pageSize`` sent with a details query that does not set one (the largest Genesys allows).
 DEFAULT_QUERY_PAGE_SIZE = 100
 #: The keys that hold a page's items, in the order :func:`items` looks for them.
 ITEM_KEYS = ("entities", "conversations", "results")
-DEFAULT_TIMEOUT = (10.0, 60.0)
-
-Timeout = Union[float, tuple[float, float], None]
 
 _NEXT_URI, _CURSOR, _QUERY, _SINGLE = "nextUri", "cursor", "query", "single"
 
@@ -61,7 +60,7 @@ def iter_pages(
     params: Mapping[str, Any] | None = None,
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
-    timeout: Timeout = DEFAULT_TIMEOUT,
+    timeout: Timeout | None = DEFAULT_TIMEOUT,
     max_pages: int = 10_000,
 ) -> Iterator[dict[str, Any]]:
     """Request a listing and yield the JSON of each of its pages, the first included.
@@ -102,7 +101,7 @@ def iter_pages(
     for number in range(1, max_pages + 2):
         if number > max_pages:
             raise PaginationError(
-                f"{method} {_shown(path)} has more than max_pages={max_pages} pages; stopped there "
+                f"{method} {without_query(path)} has more than max_pages={max_pages} pages; stopped there "
                 "(pass a larger max_pages to read further)."
             )
         response = session.request(send_method, url, params=query, json=body, headers=headers, timeout=timeout)
@@ -154,13 +153,13 @@ def _page(response: requests.Response, method: str) -> dict[str, Any]:
         page = response.json()
     except ValueError as exc:
         raise PaginationError(
-            f"{method} {_shown(response.url)} answered HTTP {response.status_code} without a JSON body, "
+            f"{method} {without_query(response.url)} answered HTTP {response.status_code} without a JSON body, "
             "so it cannot be paged.",
             response=response,
         ) from exc
     if not isinstance(page, dict):
         raise PaginationError(
-            f"{method} {_shown(response.url)} answered a JSON {type(page).__name__}, not an object, "
+            f"{method} {without_query(response.url)} answered a JSON {type(page).__name__}, not an object, "
             "so it cannot be paged.",
             response=response,
         )
@@ -217,7 +216,3 @@ def _normalized(url: str) -> str:
         return requests.Request("GET", url).prepare().url or url
     except requests.RequestException:
         return url
-
-
-def _shown(url: str) -> str:
-    return url.split("?", 1)[0]

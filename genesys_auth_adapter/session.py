@@ -12,6 +12,9 @@ from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
 from .transport.login import Timeout
 
+#: Connect and read timeout, in seconds, of a request made without ``timeout=``.
+DEFAULT_TIMEOUT = (10.0, 60.0)
+
 
 class GenesysSession(requests.Session):
     """A session with a :class:`GenesysAdapter` mounted on the API base URL.
@@ -32,7 +35,7 @@ class GenesysSession(requests.Session):
         auth: GenesysAuth,
         *,
         owns_auth: bool = False,
-        default_timeout: Timeout | None = (10.0, 60.0),
+        default_timeout: Timeout | None = DEFAULT_TIMEOUT,
         **adapter_options: Any,
     ) -> None:
         super().__init__()

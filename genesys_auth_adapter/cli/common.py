@@ -12,8 +12,8 @@ from typing import Any, TextIO
 import requests
 
 from ..config import from_env
-from ..errors import ApiError, ConfigurationError, GenesysError
-from ..session import GenesysSession, session
+from ..errors import ApiError, ConfigurationError, GenesysError, without_query
+from ..session import DEFAULT_TIMEOUT, GenesysSession, session
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -22,7 +22,7 @@ EXIT_INTERRUPTED = 130
 
 PROG = "genesys-auth"
 #: Connect and read timeout of every request the command line makes.
-REQUEST_TIMEOUT = (10.0, 60.0)
+REQUEST_TIMEOUT = DEFAULT_TIMEOUT
 
 
 class UsageError(Exception):
@@ -70,7 +70,7 @@ def report(exc: BaseException, err: TextIO | None = None) -> int:
         return EXIT_FAILURE
     if isinstance(exc, requests.RequestException):
         request = exc.request
-        where = f" ({request.method} {str(request.url).split('?', 1)[0]})" if request is not None else ""
+        where = f" ({request.method} {without_query(request.url)})" if request is not None else ""
         error(f"request failed{where}: {type(exc).__name__}: {exc}", out)
         return EXIT_FAILURE
     raise exc
@@ -78,7 +78,7 @@ def report(exc: BaseException, err: TextIO | None = None) -> int:
 
 def _report_api_error(exc: ApiError, out: TextIO) -> None:
     request = getattr(exc.response, "request", None)
-    what = f"{request.method} {str(request.url).split('?', 1)[0]}: " if request is not None else ""
+    what = f"{request.method} {without_query(request.url)}: " if request is not None else ""
     error(f"{what}HTTP {exc.status}" + (f" {exc.code}" if exc.code else ""), out)
     fields = [
         ("message", exc.message),

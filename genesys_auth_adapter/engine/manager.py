@@ -21,8 +21,12 @@ _log = logging.getLogger("genesys_auth_adapter.token")
 
 FetchToken = Callable[[], IssuedToken]
 
-#: After a failed ahead-of-time refresh, wait this long before trying again (the old token still works).
+#: After a failed token request, no ahead-of-time refresh starts for this long (the old token still works).
 STALE_RETRY_DELAY = 5.0
+
+
+class WaitTimeout(TimeoutError):
+    """Another thread's token request did not finish within the manager's ``wait_timeout``."""
 
 
 class _Flight:
@@ -42,6 +46,10 @@ class TokenManager:
         clock: The clock for deadlines and clock-offset samples.
         offset: The clock-offset estimator to feed; a new one by default.
         wait_timeout: How long a thread waits for another thread's token request, in seconds.
+        fetch_ahead: Gets a new token while the current one is still valid (an ahead-of-expiry
+            refresh, made inside some caller's request); ``fetch`` by default. A source makes this
+            one quick (no long retries), since a failure costs nothing but a later try.
+        initial: A token to start with (one the caller already has); its lifetime counts from now.
     """
 
     def __init__(
@@ -51,10 +59,13 @@ class TokenManager:
         clock: Clock = SYSTEM_CLOCK,
         offset: ClockOffset | None = None,
         wait_timeout: float = 120.0,
+        fetch_ahead: FetchToken | None = None,
+        initial: IssuedToken | None = None,
     ) -> None:
         if wait_timeout <= 0:
             raise ValueError("wait_timeout must be positive")
         self._fetch = fetch
+        self._fetch_ahead = fetch_ahead if fetch_ahead is not None else fetch
         self._clock = clock
         self.offset = offset if offset is not None else ClockOffset()
         self._wait_timeout = wait_timeout
@@ -64,11 +75,27 @@ class TokenManager:
         self._generation = 0
         self._stale_retry_at = float("-inf")
         self.token_requests = 0
+        if initial is not None:
+            now_monotonic, now_wall = clock.monotonic(), clock.wall()
+            self._generation = 1
+            self._token = build_token(
+                initial,
+                generation=1,
+                sent_monotonic=now_monotonic,
+                sent_wall=now_wall,
+                received_wall=now_wall,
+                offset=self.offset,
+            )
 
     @property
     def clock(self) -> Clock:
         """The clock this manager reads."""
         return self._clock
+
+    @property
+    def wait_timeout(self) -> float:
+        """How long a thread waits for another thread's token request, in seconds."""
+        return self._wait_timeout
 
     @property
     def current(self) -> Token | None:
@@ -93,7 +120,7 @@ class TokenManager:
 
         Raises:
             Exception: Whatever ``fetch`` raised, when there is no usable token.
-            TimeoutError: Another thread's token request did not finish within ``wait_timeout``.
+            WaitTimeout: Another thread's token request did not finish within ``wait_timeout``.
         """
         token = self._token
         now = self._clock.monotonic()
@@ -105,8 +132,7 @@ class TokenManager:
                 return token
             try:
                 return self._replace(token, join_running=False) or token
-            except Exception as exc:
-                self._stale_retry_at = now + STALE_RETRY_DELAY
+            except Exception as exc:  # the current token still works: say why and go on
                 _log.warning("Refreshing the token ahead of expiry failed (%s); using the current one.", exc)
                 return token
         new = self._replace(token, join_running=True)
@@ -125,7 +151,7 @@ class TokenManager:
 
         Raises:
             Exception: Whatever ``fetch`` raised.
-            TimeoutError: Another thread's token request did not finish within ``wait_timeout``.
+            WaitTimeout: Another thread's token request did not finish within ``wait_timeout``.
         """
         self.discard(header)
         new = self._replace(None, join_running=True)
@@ -163,11 +189,12 @@ class TokenManager:
             if flight is None:
                 flight = self._flight = _Flight()
         if leader:
-            return self._lead(flight)
+            # Only the ahead-of-expiry path declines to join a flight; it is the one with a valid token.
+            return self._lead(flight, self._fetch if join_running else self._fetch_ahead)
         if not join_running:
             return None
         if not flight.done.wait(self._wait_timeout):
-            raise TimeoutError(
+            raise WaitTimeout(
                 f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
                 "the login service may be slow. Raise wait_timeout or check connectivity."
             )
@@ -176,11 +203,11 @@ class TokenManager:
         assert flight.token is not None
         return flight.token
 
-    def _lead(self, flight: _Flight) -> Token:
+    def _lead(self, flight: _Flight, fetch: FetchToken) -> Token:
         sent_monotonic, sent_wall = self._clock.monotonic(), self._clock.wall()
         try:
             self.token_requests += 1
-            issued = self._fetch()
+            issued = fetch()
             with self._lock:
                 self._generation += 1
                 token = build_token(
@@ -196,6 +223,9 @@ class TokenManager:
                 flight.token = token
         except BaseException as exc:
             flight.error = exc
+            with self._lock:
+                # Set before the flight ends, so no thread slips in a second request meanwhile.
+                self._stale_retry_at = self._clock.monotonic() + STALE_RETRY_DELAY
             raise
         finally:
             with self._lock:

@@ -134,10 +134,11 @@ class ClockOffset:
                 self._warned = True
         if warn and estimate is not None:
             _log.warning(
-                "The local clock differs from the Genesys server clock by %.0f seconds; "
-                "token expiry is tracked on the monotonic clock and is unaffected, but fix the "
-                "local clock (NTP) for correct timestamps.",
-                -estimate.offset,
+                "The local clock is %.0f seconds %s the Genesys server clock; token expiry is tracked "
+                "on the monotonic clock and is unaffected, but fix the local clock (NTP) for correct "
+                "timestamps.",
+                abs(estimate.offset),
+                "behind" if estimate.offset > 0 else "ahead of",
             )
 
     def _add(self, sample: _Interval) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,9 @@ import jwt
 from .skew import ClockOffset
 
 _log = logging.getLogger("genesys_auth_adapter.token")
+
+# What may stand in an Authorization header value after the scheme: visible ASCII, no spaces.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 #: Never refresh more than this many seconds ahead of expiry.
 MAX_REFRESH_MARGIN = 300.0
@@ -46,8 +50,15 @@ class IssuedToken:
     minted_now: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.access_token, str) or not self.access_token.strip():
-            raise ValueError("access_token must be a non-empty string")
+        # The value is never quoted: it is a secret.
+        if not isinstance(self.access_token, str) or not _HEADER_SAFE.fullmatch(self.access_token):
+            raise ValueError(
+                "access_token must be a non-empty string of printable ASCII without spaces or control characters"
+            )
+        if isinstance(self.token_type, str) and not self.token_type.strip():
+            object.__setattr__(self, "token_type", "bearer")  # a blank type means the usual one
+        if not isinstance(self.token_type, str) or not _HEADER_SAFE.fullmatch(self.token_type):
+            raise ValueError("token_type must be a single word such as 'bearer'")
         if self.expires_in is not None and self.expires_in <= 0:
             raise ValueError("expires_in must be positive when given")
 
@@ -126,7 +137,8 @@ def build_token(
     The lifetime counts from the moment the request was sent (the server started counting no
     earlier), so expiry is never overestimated. For a JWT minted by this request, ``iat`` is also a
     clock sample; the lifetime is the shortest of ``expires_in``, ``exp - iat`` (fresh JWTs only) and
-    ``exp`` minus the estimated server time; ``exp`` is never compared with the local wall clock.
+    ``exp`` minus the estimated server time (once there is an estimate). ``exp`` is never compared
+    with the local wall clock.
     """
     offset.observe_date_header(issued.date, sent_wall, received_wall)
     claims = jwt_claims(issued.access_token)
@@ -139,18 +151,16 @@ def build_token(
         if minted_now and iat is not None and exp is not None:
             offset.observe(iat, 1.0, sent_wall, received_wall)
             lifetimes.append(exp - iat)
-        if exp is not None:
-            estimate = offset.estimate
-            uncertainty = estimate.uncertainty if estimate else 0.0
-            lifetimes.append(exp - offset.server_time(sent_wall) - uncertainty)
+        estimate = offset.estimate
+        if exp is not None and estimate is not None:
+            lifetimes.append(exp - (sent_wall + estimate.offset) - estimate.uncertainty)
     expires_at = refresh_at = None
     if lifetimes:
         lifetime = max(0.0, min(lifetimes))
         expires_at = sent_monotonic + lifetime
         refresh_at = expires_at - refresh_margin(lifetime)
-    token_type = issued.token_type.strip() or "bearer"
     # Genesys says "bearer"; the header scheme is conventionally capitalised.
-    scheme = "Bearer" if token_type.lower() == "bearer" else token_type
+    scheme = "Bearer" if issued.token_type.lower() == "bearer" else issued.token_type
     return Token(
         access_token=issued.access_token,
         header=f"{scheme} {issued.access_token}",

@@ -8,11 +8,11 @@ from typing import Any, Union
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
-from requests.utils import rewind_body
 
 from ..engine.retry import RetryPolicy
+from ..errors import without_query
 from .auth import GenesysAuth
-from .resend import body_is_replayable
+from .resend import prepare_replay
 from .retrying import effective_policy, send_with_retries
 
 _TimeoutArg = Union[None, float, tuple[float, float], tuple[float, None]]
@@ -96,22 +96,15 @@ class GenesysAdapter(HTTPAdapter):
         if policy.max_attempts == 1:
             return attempt()
 
-        def can_resend() -> bool:
-            if not body_is_replayable(request):
-                return False
-            if request.body is not None and not isinstance(request.body, (bytes, str)):
-                rewind_body(request)
-            return True
-
         method = (request.method or "GET").upper()
         return send_with_retries(
             attempt,
             method=method,
-            what=lambda: f"{method} {request.path_url.split('?', 1)[0]}",
+            what=lambda: f"{method} {without_query(request.path_url)}",
             policy=policy,
             clock=auth.manager.clock,
             offset=auth.offset,
-            can_resend=can_resend,
+            can_resend=lambda: prepare_replay(request),
         )
 
     def __repr__(self) -> str:

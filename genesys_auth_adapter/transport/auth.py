@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -10,18 +11,19 @@ from requests.models import PreparedRequest
 
 from ..credentials import TokenSource
 from ..engine.clock import SYSTEM_CLOCK, Clock
-from ..engine.manager import TokenManager
+from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout
 from .login import LoginClient, Timeout
 from .resend import Send, resend_after_401
+from .retrying import effective_policy, retry_policy
 from .scope import ApiScope
 
 
-def _wait_error(exc: TimeoutError) -> TokenWaitTimeout:
-    """The engine reports a too-long wait for another thread's token request as TimeoutError."""
+def _wait_error(exc: WaitTimeout) -> TokenWaitTimeout:
+    """The engine reports a too-long wait for another thread's token request in its own terms."""
     return TokenWaitTimeout(str(exc))
 
 
@@ -40,7 +42,8 @@ class GenesysAuth(AuthBase):
         http: The session for token requests; by default a private one, closed by :meth:`close`. A
             session passed here is never closed.
         timeout: Connect and read timeout of token requests.
-        wait_timeout: How long a thread waits for another thread's token request.
+        wait_timeout: How long a thread waits for another thread's token request; by default as
+            long as that request may take under ``retry`` (its time budget plus one more attempt).
         retry: The retry policy of token requests (and the default of adapters built on this auth).
     """
 
@@ -51,7 +54,7 @@ class GenesysAuth(AuthBase):
         clock: Clock = SYSTEM_CLOCK,
         http: requests.Session | None = None,
         timeout: Timeout = (10.0, 30.0),
-        wait_timeout: float = 120.0,
+        wait_timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.credentials = credentials
@@ -66,7 +69,18 @@ class GenesysAuth(AuthBase):
             clock=clock,
             offset=offset,
         )
-        self.manager = TokenManager(self._fetch, clock=clock, offset=offset, wait_timeout=wait_timeout)
+        if wait_timeout is None:
+            per_attempt = sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
+            wait_timeout = self.retry.max_time + per_attempt + 5.0
+        initial = getattr(credentials, "initial_token", None)
+        self.manager = TokenManager(
+            self._fetch,
+            clock=clock,
+            offset=offset,
+            wait_timeout=wait_timeout,
+            fetch_ahead=self._fetch_ahead,
+            initial=initial() if callable(initial) else None,
+        )
 
     @property
     def api_url(self) -> str:
@@ -86,18 +100,24 @@ class GenesysAuth(AuthBase):
     def _fetch(self) -> IssuedToken:
         return self.credentials.fetch_token(self.login)
 
+    def _fetch_ahead(self) -> IssuedToken:
+        # The current token still works, and some caller's request is waiting on this: one quick
+        # attempt, no long waits; a failure just means trying again a little later.
+        with retry_policy(replace(effective_policy(self.retry), max_attempts=1)):
+            return self._fetch()
+
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""
         try:
             return self.manager.header()
-        except TimeoutError as exc:
+        except WaitTimeout as exc:
             raise _wait_error(exc) from exc
 
     def token(self) -> Token:
         """A usable token (fetched if needed)."""
         try:
             return self.manager.token()
-        except TimeoutError as exc:
+        except WaitTimeout as exc:
             raise _wait_error(exc) from exc
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
@@ -126,7 +146,7 @@ class GenesysAuth(AuthBase):
         """Re-send ``response``'s request once with a new token if it was a 401 (see :mod:`.resend`)."""
         try:
             return resend_after_401(response, self.manager, send)
-        except TimeoutError as exc:
+        except WaitTimeout as exc:
             raise _wait_error(exc) from exc
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:

@@ -13,7 +13,7 @@ from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
 from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError
-from .retrying import attempts, send_with_retries
+from .retrying import attempts, effective_policy, send_with_retries
 
 _log = logging.getLogger("genesys_auth_adapter.login")
 
@@ -40,14 +40,14 @@ class LoginClient:
     ) -> None:
         self.http = http
         self.timeout = timeout
-        self.retry = retry.with_methods("POST")
+        self.retry = retry
         self.clock = clock
         self.offset = offset
 
     def post_form(
-        self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None = None, secret: str = ""
+        self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None = None
     ) -> requests.Response:
-        """POST a form to the login service, with retries.
+        """POST a form to the login service, with retries (a :func:`retry_policy` override applies).
 
         Raises:
             TokenRequestError: The service could not be reached, or retries ran out.
@@ -55,7 +55,8 @@ class LoginClient:
         started = self.clock.monotonic()
 
         def send() -> requests.Response:
-            return self.http.post(
+            sent_wall = self.clock.wall()
+            response = self.http.post(
                 url,
                 data=dict(form),
                 auth=basic,
@@ -63,10 +64,19 @@ class LoginClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             )
+            # Every answer is a clock sample, so that a Retry-After date from a throttling login
+            # service is read on the server's clock even before the first token arrives.
+            self.offset.observe_date_header(response.headers.get("Date"), sent_wall, self.clock.wall())
+            return response
 
         try:
             response = send_with_retries(
-                send, method="POST", what=lambda: f"POST {url}", policy=self.retry, clock=self.clock, offset=self.offset
+                send,
+                method="POST",
+                what=lambda: f"POST {url}",
+                policy=effective_policy(self.retry).with_methods("POST"),
+                clock=self.clock,
+                offset=self.offset,
             )
         except RetryExhaustedError as exc:
             raise TokenRequestError(
@@ -124,13 +134,22 @@ def parse_token_response(response: requests.Response, *, secret: str = "") -> Is
     if response.status_code == 200 and body is not None:
         access_token = body.get("access_token")
         if isinstance(access_token, str) and access_token.strip():
-            return IssuedToken(
-                access_token=access_token.strip(),
-                expires_in=_expires_in(body.get("expires_in")),
-                token_type=str(body.get("token_type") or "bearer"),
-                date=response.headers.get("Date"),
-                minted_now=True,
-            )
+            try:
+                return IssuedToken(
+                    access_token=access_token.strip(),
+                    expires_in=_expires_in(body.get("expires_in")),
+                    token_type=str(body.get("token_type") or "bearer").strip(),
+                    date=response.headers.get("Date"),
+                    minted_now=True,
+                )
+            except ValueError as exc:
+                raise TokenRequestError(
+                    f"The login service answered HTTP 200 with a token that cannot be used: {exc} "
+                    f"(correlation id {correlation_id or '-'}).",
+                    status=200,
+                    correlation_id=correlation_id,
+                    response=response,
+                ) from exc
     error = _text(body.get("error")) if body else None
     description = None
     if body:

@@ -15,9 +15,12 @@ from requests.models import PreparedRequest
 from requests.utils import rewind_body
 
 from ..engine.manager import TokenManager
-from ..errors import UnreplayableBodyError
+from ..errors import UnreplayableBodyError, without_query
 
 Send = Callable[[PreparedRequest], requests.Response]
+
+# Bodies that are sent from memory and so can be sent again as they are.
+_IN_MEMORY = (bytes, str, bytearray, memoryview)
 
 # Set on a response that is the answer to a re-sent request, so a second layer never re-sends again.
 _RESENT = "_genesys_auth_resent"
@@ -31,16 +34,29 @@ def was_resent(response: requests.Response) -> bool:
 def body_is_replayable(request: PreparedRequest) -> bool:
     """True when the request's body can be sent again byte for byte.
 
-    ``None``, ``bytes`` and ``str`` bodies (requests' encoding of ``data=dict``, ``json=`` and
-    multipart ``files=``) replay as they are. A file-like body replays when requests could record its
-    position before the first send (``tell()`` worked) and it can ``seek`` back. Generators,
-    iterators and pipes cannot.
+    ``None``, ``bytes``, ``bytearray``, ``memoryview`` and ``str`` bodies (requests' encoding of
+    ``data=dict``, ``json=`` and multipart ``files=``) replay as they are. A file-like body replays
+    when requests could record its position before the first send (``tell()`` worked) and it can
+    ``seek`` back. Generators, iterators and pipes cannot.
     """
     body = request.body
-    if body is None or isinstance(body, (bytes, str)):
+    if body is None or isinstance(body, _IN_MEMORY):
         return True
     position = getattr(request, "_body_position", None)
     return isinstance(position, int) and callable(getattr(body, "seek", None))
+
+
+def prepare_replay(request: PreparedRequest) -> bool:
+    """Make the request's body ready to be sent again: rewind a file body to where it started.
+
+    Returns:
+        False when the body cannot be sent again (see :func:`body_is_replayable`).
+    """
+    if not body_is_replayable(request):
+        return False
+    if request.body is not None and not isinstance(request.body, _IN_MEMORY):
+        rewind_body(request)
+    return True
 
 
 def resend_after_401(response: requests.Response, manager: TokenManager, send: Send) -> requests.Response:
@@ -70,11 +86,11 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
     sent = request.headers.get("Authorization")
     if not sent:
         return response
-    if not body_is_replayable(request):
+    if not prepare_replay(request):
         manager.discard(sent)
         response.close()
         raise UnreplayableBodyError(
-            f"{request.method} {_path(request.url)} was rejected with HTTP 401 and its body "
+            f"{request.method} {without_query(request.url)} was rejected with HTTP 401 and its body "
             f"({type(request.body).__name__}) cannot be sent again, so it was not re-sent. The token has "
             "been dropped: send the request again. To have such requests re-sent automatically, pass the "
             "body as bytes, str, a dict, json= or a seekable binary file instead of a generator or stream.",
@@ -89,8 +105,6 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
     if request._cookies is not None and response.raw is not None:  # type: ignore[attr-defined]
         extract_cookies_to_jar(retry._cookies, request, response.raw)  # type: ignore[attr-defined,no-untyped-call]
         retry.prepare_cookies(retry._cookies)  # type: ignore[attr-defined]
-    if request.body is not None and not isinstance(request.body, (bytes, str)):
-        rewind_body(retry)
     retry.headers["Authorization"] = token.header
     # requests follows a redirect by copying the original request, so it must carry the new token
     # too; the 401 in ``history`` keeps a copy that shows the token it was sent with.
@@ -101,8 +115,3 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
     new.request = retry
     setattr(new, _RESENT, True)
     return new
-
-
-def _path(url: object) -> str:
-    text = str(url)
-    return text.split("?", 1)[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..regions import normalize_base_url
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -22,9 +24,15 @@ class ApiScope:
 
     Args:
         api_url: The API base URL, such as ``https://api.mypurecloud.com``.
+
+    Raises:
+        ConfigurationError: The URL is not absolute https (or http to a loopback address).
     """
 
     def __init__(self, api_url: str) -> None:
+        # Every source, even a hand-written TokenSource, gets the same check: https, or plain
+        # http only to a loopback address.
+        api_url = normalize_base_url(api_url, what="The token source's api_url")
         origin = _origin(api_url)
         if origin is None or not origin[1]:
             raise ValueError(f"Not an absolute URL: {api_url!r}")

@@ -11,6 +11,7 @@ from genesys_auth_adapter import (
     AccessToken,
     ClientCredentials,
     ConfigurationError,
+    GenesysAuth,
     IssuedToken,
     TokenRequestError,
     from_env,
@@ -220,7 +221,7 @@ def test_use_dotenv_false_ignores_the_dotenv_file(clean_env: Path) -> None:
 def test_access_token_without_refresh_is_handed_out_once() -> None:
     """Pins: the given token is used first; once rejected, the error says how to supply a refresh."""
     source = AccessToken("given-token", "us-east-1", expires_in=120.0)
-    first = source.fetch_token(None)  # type: ignore[arg-type]
+    first = source.initial_token()
     assert (first.access_token, first.expires_in) == ("given-token", 120.0)
     with pytest.raises(TokenRequestError, match="refresh"):
         source.fetch_token(None)  # type: ignore[arg-type]
@@ -231,12 +232,27 @@ def test_access_token_with_refresh_callback() -> None:
     """Pins: the callback may return a string or an IssuedToken; an empty value is an error."""
     answers: list[str | IssuedToken] = ["  second  ", IssuedToken("third", expires_in=60.0), ""]
     source = AccessToken("first", api_url="https://gateway.example.com", refresh=lambda: answers.pop(0))
-    assert source.fetch_token(None).access_token == "first"  # type: ignore[arg-type]
+    assert source.initial_token().access_token == "first"
     assert source.fetch_token(None).access_token == "second"  # type: ignore[arg-type]
     third = source.fetch_token(None)  # type: ignore[arg-type]
     assert (third.access_token, third.expires_in) == ("third", 60.0)
     with pytest.raises(TokenRequestError):
         source.fetch_token(None)  # type: ignore[arg-type]
+
+
+def test_one_access_token_serves_several_auths() -> None:
+    """Pins: a hidden "already handed out" flag making the second GenesysAuth fail before any request."""
+    source = AccessToken("shared-token", "us-east-1")
+    first, second = GenesysAuth(source), GenesysAuth(source)
+    assert first.header() == second.header() == "Bearer shared-token"
+    assert first.manager.token_requests == second.manager.token_requests == 0
+
+
+def test_an_access_token_with_a_line_break_is_refused_without_quoting_it() -> None:
+    """Pins: http.client's ValueError quoting the whole header, token included."""
+    with pytest.raises(ConfigurationError) as caught:
+        AccessToken("secret-part\nsecond-line", "us-east-1")
+    assert "secret-part" not in str(caught.value)
 
 
 def test_access_token_repr_has_no_token_and_validates_inputs() -> None:

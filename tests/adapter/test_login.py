@@ -230,3 +230,53 @@ def test_login_failures_are_retried_under_the_policy(login_mock: requests_mock.A
     auth = auth_for(login_mock, clock, retry=RetryPolicy(max_attempts=3))
     assert auth.token().header == "Bearer tok"
     assert len(login_mock.request_history) == 2
+
+
+def test_a_token_with_a_control_character_is_a_login_error(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: a token with a line break reaching http.client, whose ValueError quotes the header."""
+    error = token_error(
+        login_mock,
+        clock,
+        json={"access_token": "abc\ndef-SECRET", "expires_in": 300},
+        headers={"ININ-Correlation-Id": "corr-ctl"},
+    )
+    assert error.status == 200
+    assert "cannot be used" in str(error) and "corr-ctl" in str(error)
+    assert "SECRET" not in str(error)
+
+
+def test_a_per_request_retry_policy_reaches_token_requests(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: retry_policy(max_attempts=1) still allowing five token attempts."""
+    from genesys_auth_adapter import retry_policy
+
+    login_mock.register_uri("POST", TOKEN_URL, status_code=503, json={})
+    auth = auth_for(login_mock, clock, retry=RetryPolicy())
+    with retry_policy(RetryPolicy(max_attempts=1)), pytest.raises(TokenRequestError):
+        auth.token()
+    assert login_mock.call_count == 1
+
+
+def test_waiting_for_another_threads_token_request_lasts_as_long_as_its_budget() -> None:
+    """Pins: waiters giving up after a fixed 120 s while the leader still retries within 300 s."""
+    creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
+    assert GenesysAuth(creds, retry=RetryPolicy(max_time=300), timeout=(5, 20)).manager.wait_timeout >= 325
+    assert GenesysAuth(creds, wait_timeout=7).manager.wait_timeout == 7
+
+
+def test_a_timeout_error_from_a_refresh_callback_is_not_called_a_wait_timeout() -> None:
+    """Pins: any TimeoutError reported as "waited for another thread's token request"."""
+    from genesys_auth_adapter import AccessToken, TokenWaitTimeout
+
+    def refresh() -> str:
+        raise TimeoutError("the vault did not answer")
+
+    auth = GenesysAuth(AccessToken("first", "us-east-1", refresh=refresh))
+    auth.manager.invalidate()
+    with pytest.raises(TimeoutError) as caught:
+        auth.token()
+    assert not isinstance(caught.value, TokenWaitTimeout)
+    assert "vault" in str(caught.value)

@@ -95,3 +95,18 @@ def test_an_adapter_mounted_wider_than_the_api_base_attaches_no_token_elsewhere(
     assert [r.url for r in mock.sent if r.url.startswith(LOGIN)] == []
     session.get(f"{API}/api/v2/users/me")
     assert mock.sent[-1].headers["Authorization"] == "Bearer token-1"
+
+
+def test_a_hand_written_token_source_cannot_send_tokens_over_plain_http() -> None:
+    """Pins: a custom TokenSource with an http:// api_url getting Bearer tokens sent in clear text."""
+    from genesys_auth_adapter import ConfigurationError, IssuedToken
+
+    class Source:
+        api_url = "http://api.example.com"
+
+        def fetch_token(self, login: object) -> IssuedToken:
+            return IssuedToken("secret-tok")
+
+    with pytest.raises(ConfigurationError, match="plain http"):
+        GenesysAuth(Source())  # type: ignore[arg-type]
+    assert ApiScope("http://127.0.0.1:8080").base_url == "http://127.0.0.1:8080"

@@ -65,6 +65,23 @@ def test_proactive_refresh_replaces_the_token_before_it_expires(emu: Emulator) -
     assert emu.counters()["api_401"] == 0
 
 
+def test_a_failing_refresh_ahead_of_expiry_keeps_the_valid_token_and_waits_for_nothing(emu: Emulator) -> None:
+    """Pins: the request that crosses refresh_at sitting through the login service's retry budget."""
+    clock = ManualClock()
+    with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
+        assert s.get("/api/v2/users/me").status_code == 200
+        first = s.genesys_auth.manager.current
+        assert first is not None and first.refresh_at is not None
+        clock.advance(first.refresh_at - clock.monotonic() + 0.01)
+        emu.fail_token_requests(3, status=429, retry_after=30)
+        started = clock.monotonic()
+        response = s.get("/api/v2/users/me")
+        assert clock.monotonic() == started  # no wait at all on the manual clock
+        assert response.status_code == 200
+        assert s.genesys_auth.manager.current is first
+    assert emu.counters()["token_requests"] == 2  # the first token, then one quick attempt
+
+
 def test_a_revoked_token_is_replaced_and_the_request_resent(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: the 401 reaching the caller (the official SDK's client-credentials behaviour)."""
     assert gsession.get("/api/v2/users/me").status_code == 200
@@ -144,6 +161,10 @@ def _multipart_body() -> dict[str, Any]:
     return {"files": {"file": ("report.csv", b"a,b\n1,2\n", "text/csv")}}
 
 
+def _bytearray_body() -> dict[str, Any]:
+    return {"data": bytearray(b"mutable bytes")}
+
+
 def _bytesio_at_5() -> dict[str, Any]:
     stream = io.BytesIO(b"SKIP!" + b"payload after position five")
     stream.seek(5)
@@ -152,8 +173,8 @@ def _bytesio_at_5() -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "make_body",
-    [_bytes_body, _str_body, _form_body, _json_body, _multipart_body, _bytesio_at_5],
-    ids=["bytes", "str", "form", "json", "multipart", "bytesio-at-5"],
+    [_bytes_body, _str_body, _form_body, _json_body, _multipart_body, _bytearray_body, _bytesio_at_5],
+    ids=["bytes", "str", "form", "json", "multipart", "bytearray", "bytesio-at-5"],
 )
 def test_the_resent_body_is_identical(
     emu: Emulator, gsession: GenesysSession, make_body: Callable[[], dict[str, Any]]

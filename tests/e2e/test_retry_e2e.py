@@ -71,6 +71,20 @@ def test_an_http_date_retry_after_is_read_on_the_server_clock(make_emulator: Cal
     assert 0.5 <= clock.sleeps[0] <= 3.5  # two seconds, give or take the whole-second resolution
 
 
+def test_a_throttling_login_services_http_date_is_read_on_the_server_clock(
+    make_emulator: Callable[..., Emulator],
+) -> None:
+    """Pins: the first token request (before any API response) reading Retry-After on the local clock."""
+    emu = make_emulator(skew=-300.0)
+    emu.fail_token_requests(1, status=429, retry_after=2, retry_after_date=True)
+    clock = RecordingClock()
+    with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
+        assert s.get("/api/v2/users/me").status_code == 200
+    assert len(clock.sleeps) == 1
+    assert 0.5 <= clock.sleeps[0] <= 3.5
+    assert emu.counters()["token_requests"] == 2
+
+
 def test_a_503_burst_is_ridden_out_with_backoff(emu: Emulator, gsession: GenesysSession, clock: RecordingClock) -> None:
     emu.fail_api_requests(3, status=503)
     response = gsession.get("/api/v2/users", params={"pageSize": 5})

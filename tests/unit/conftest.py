@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from genesys_auth_adapter.engine import ManualClock
 from genesys_auth_adapter.engine import manager as manager_module
+from genesys_auth_adapter.engine.clock import ManualClock
 
 from .fakes import FakeFetch, WaiterCount
 

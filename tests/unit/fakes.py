@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Callable, TypeVar
 
-from genesys_auth_adapter.engine import IssuedToken, ManualClock
+from genesys_auth_adapter.engine.clock import ManualClock
+from genesys_auth_adapter.engine.token import IssuedToken
 
 T = TypeVar("T")
 

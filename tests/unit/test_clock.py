@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_auth_adapter.engine import ManualClock, SystemClock
+from genesys_auth_adapter.engine.clock import ManualClock, SystemClock
 
 
 def test_manual_clock_starts_at_the_given_readings() -> None:

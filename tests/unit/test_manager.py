@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from genesys_auth_adapter.engine import IssuedToken, ManualClock, Token, TokenManager
-from genesys_auth_adapter.engine.manager import STALE_RETRY_DELAY
+from genesys_auth_adapter.engine.clock import ManualClock
+from genesys_auth_adapter.engine.manager import STALE_RETRY_DELAY, TokenManager
+from genesys_auth_adapter.engine.token import IssuedToken, Token
 
 from .fakes import FakeFetch, FetchFailed, GatedFetch, WaiterCount, run_in_threads
 

@@ -8,8 +8,7 @@ from email.utils import formatdate
 
 import pytest
 
-from genesys_auth_adapter.engine import ClockOffset, parse_http_date
-from genesys_auth_adapter.engine.skew import WARN_OFFSET
+from genesys_auth_adapter.engine.skew import WARN_OFFSET, ClockOffset, parse_http_date
 
 BASE = 1_700_000_000.0  # a whole second, so the Date headers below carry no rounding
 SKEW_LOGGER = "genesys_auth_adapter.skew"

@@ -8,16 +8,10 @@ from email.utils import formatdate
 import jwt
 import pytest
 
-from genesys_auth_adapter.engine import (
-    ClockOffset,
-    Freshness,
-    IssuedToken,
-    ManualClock,
-    TokenManager,
-    build_token,
-    jwt_claims,
-    refresh_margin,
-)
+from genesys_auth_adapter.engine.clock import ManualClock
+from genesys_auth_adapter.engine.manager import TokenManager
+from genesys_auth_adapter.engine.skew import ClockOffset
+from genesys_auth_adapter.engine.token import Freshness, IssuedToken, build_token, jwt_claims, refresh_margin
 
 from .fakes import FakeFetch
 
@@ -242,3 +236,44 @@ def test_issued_token_rejects_empty_tokens_and_non_positive_lifetimes(access_tok
     """Pins: a broken token answer fails where it is parsed, not later as a mystery 401."""
     with pytest.raises(ValueError):
         IssuedToken(access_token, expires_in=expires_in)
+
+
+def test_jwt_exp_is_ignored_until_the_server_clock_is_known() -> None:
+    """Pins: exp compared with a local clock 10 minutes fast, killing a token with 5 minutes left.
+
+    With no clock sample yet (a token handed over, no Date header), exp cannot be placed on the local
+    clock, so it sets no deadline; expires_in, when given, still does.
+    """
+    local_wall = 1_700_000_000.0
+    server_now = local_wall - 600.0  # the local clock is 10 minutes fast
+    jwt_token = make_jwt(iat=server_now - 3300, exp=server_now + 300)
+    unknown = build_token(
+        IssuedToken(jwt_token),
+        generation=1,
+        sent_monotonic=10.0,
+        sent_wall=local_wall,
+        received_wall=local_wall,
+        offset=ClockOffset(),
+    )
+    assert unknown.expires_at is None
+    assert unknown.freshness(10.0) is Freshness.FRESH
+    known = ClockOffset()
+    known.observe(server_now, 1.0, local_wall - 0.1, local_wall + 0.1)
+    placed = build_token(
+        IssuedToken(jwt_token),
+        generation=1,
+        sent_monotonic=10.0,
+        sent_wall=local_wall,
+        received_wall=local_wall,
+        offset=known,
+    )
+    assert placed.expires_at is not None
+    assert 298.0 <= placed.expires_at - 10.0 <= 300.0
+
+
+@pytest.mark.parametrize("bad", ["two\nlines", "with space", "tab\there", "", "caf\u00e9"])
+def test_tokens_that_cannot_be_a_header_value_are_refused_without_being_quoted(bad: str) -> None:
+    """Pins: http.client's ValueError quoting the whole Authorization header, token included."""
+    with pytest.raises(ValueError) as caught:
+        IssuedToken(bad)
+    assert bad not in str(caught.value) or bad == ""
