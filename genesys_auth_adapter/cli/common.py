@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO, TypeVar
 
 import requests
 
@@ -21,12 +22,29 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 PROG = "genesys-auth"
+
+N = TypeVar("N", int, float)
 #: Connect and read timeout of every request the command line makes.
 REQUEST_TIMEOUT = DEFAULT_TIMEOUT
 
 
 class UsageError(Exception):
     """The command line was well-formed for argparse but cannot be acted on (bad JSON, a missing file)."""
+
+
+def bounded(kind: Callable[[str], N], low: N, high: N, what: str) -> Callable[[str], N]:
+    """An argparse ``type=`` that parses with ``kind`` and accepts ``low`` to ``high`` only."""
+
+    def parse(text: str) -> N:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return value
+
+    return parse
 
 
 def api_session() -> GenesysSession:

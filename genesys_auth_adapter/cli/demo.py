@@ -68,22 +68,12 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     parser.add_argument(
         "--seconds",
-        type=_seconds,
+        type=common.bounded(float, 1.0, 3600.0, "a number"),
         default=20.0,
         metavar="S",
         help="length of the concurrent phase; the whole run takes a second or two more (default: 20)",
     )
     parser.set_defaults(run=run)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1.0 <= value <= 3600.0:
-        raise argparse.ArgumentTypeError("must be from 1 to 3600")
-    return value
 
 
 @dataclass

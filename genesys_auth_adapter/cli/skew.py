@@ -36,19 +36,13 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description=DESCRIPTION,
     )
     parser.add_argument(
-        "--samples", type=_samples, default=8, metavar="N", help="requests to send, 1 to 64 (default: 8)"
+        "--samples",
+        type=common.bounded(int, 1, 64, "a whole number"),
+        default=8,
+        metavar="N",
+        help="requests to send, 1 to 64 (default: 8)",
     )
     parser.set_defaults(run=run)
-
-
-def _samples(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("must be from 1 to 64")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ Installed with the package, so any project's tests can use the fixtures without 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,6 +28,21 @@ def genesys_emulator() -> Iterator[Emulator]:
     """A running emulator with default settings, stopped after the test."""
     with Emulator() as emu:
         yield emu
+
+
+@pytest.fixture
+def genesys_emulator_factory() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators with custom settings (``factory(skew=300, jwt=True)``); all stop after the test."""
+    started: list[Emulator] = []
+
+    def start(**settings: Any) -> Emulator:
+        emu = Emulator(**settings).start()
+        started.append(emu)
+        return emu
+
+    yield start
+    for emu in started:
+        emu.stop()
 
 
 @pytest.fixture

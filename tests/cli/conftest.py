@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,18 +52,3 @@ def cli(genesys_emulator: Emulator, tmp_path: Path) -> Run:
         return run_cli(*args, env=genesys_emulator.env(), cwd=tmp_path, **kwargs)
 
     return run
-
-
-@pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    """A factory for started emulators with custom settings; all are stopped after the test."""
-    started: list[Emulator] = []
-
-    def make(**settings: Any) -> Emulator:
-        emu = Emulator(**settings).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()

@@ -62,9 +62,9 @@ def test_token_with_a_wrong_secret_exits_1_without_showing_the_secret(
 
 @pytest.mark.parametrize(("skew", "direction"), [(120.0, "ahead of"), (-45.0, "behind")])
 def test_skew_measures_the_emulators_clock_offset(
-    make_emulator: Callable[..., Emulator], tmp_path: Path, skew: float, direction: str
+    genesys_emulator_factory: Callable[..., Emulator], tmp_path: Path, skew: float, direction: str
 ) -> None:
-    emu = make_emulator(skew=skew)
+    emu = genesys_emulator_factory(skew=skew)
 
     result = run_cli("skew", "--samples", "3", env=emu.env(), cwd=tmp_path, timeout=60)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -27,21 +27,6 @@ class RecordingClock(SystemClock):
         super().sleep(seconds)
 
 
-@pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    """Start emulators with custom settings; all are stopped after the test."""
-    started: list[Emulator] = []
-
-    def make(**options: Any) -> Emulator:
-        emu = Emulator(**options).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
-
-
 def credentials_for(emu: Emulator, secret: str | None = None) -> ClientCredentials:
     env = emu.env()
     return ClientCredentials(
@@ -53,8 +38,8 @@ def credentials_for(emu: Emulator, secret: str | None = None) -> ClientCredentia
 
 
 @pytest.fixture
-def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
-    return make_emulator()
+def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return genesys_emulator_factory()
 
 
 @pytest.fixture

@@ -292,8 +292,8 @@ def test_session_from_a_dotenv_file(emu: Emulator, tmp_path: Path, monkeypatch: 
         assert s.get("/api/v2/organizations/me").status_code == 200
 
 
-def test_skew_is_learned_from_date_headers(make_emulator: Callable[..., Emulator]) -> None:
-    emu = make_emulator(skew=600.0)
+def test_skew_is_learned_from_date_headers(genesys_emulator_factory: Callable[..., Emulator]) -> None:
+    emu = genesys_emulator_factory(skew=600.0)
     with session(credentials_for(emu), timeout=TIMEOUT) as s:
         for _ in range(5):
             s.get("/api/v2/users/me")
@@ -303,8 +303,8 @@ def test_skew_is_learned_from_date_headers(make_emulator: Callable[..., Emulator
     assert estimate.uncertainty <= 0.6
 
 
-def test_jwt_tokens_are_scheduled_from_their_claims(make_emulator: Callable[..., Emulator]) -> None:
-    emu = make_emulator(jwt=True, skew=-900.0, token_lifetime=300)
+def test_jwt_tokens_are_scheduled_from_their_claims(genesys_emulator_factory: Callable[..., Emulator]) -> None:
+    emu = genesys_emulator_factory(jwt=True, skew=-900.0, token_lifetime=300)
     with session(credentials_for(emu), timeout=TIMEOUT) as s:
         assert s.get("/api/v2/users/me").status_code == 200
         token = s.genesys_auth.manager.current

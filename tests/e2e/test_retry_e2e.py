@@ -57,9 +57,11 @@ def test_a_429_without_header_uses_the_body_hint(
     assert 0.2 <= clock.sleeps[0] <= 0.5
 
 
-def test_an_http_date_retry_after_is_read_on_the_server_clock(make_emulator: Callable[..., Emulator]) -> None:
+def test_an_http_date_retry_after_is_read_on_the_server_clock(
+    genesys_emulator_factory: Callable[..., Emulator],
+) -> None:
     """Pins: a client 10 minutes off waiting 10 minutes (or not at all) for an HTTP-date Retry-After."""
-    emu = make_emulator(skew=600.0)
+    emu = genesys_emulator_factory(skew=600.0)
     clock = RecordingClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
         for _ in range(3):  # learn the offset first
@@ -72,10 +74,10 @@ def test_an_http_date_retry_after_is_read_on_the_server_clock(make_emulator: Cal
 
 
 def test_a_throttling_login_services_http_date_is_read_on_the_server_clock(
-    make_emulator: Callable[..., Emulator],
+    genesys_emulator_factory: Callable[..., Emulator],
 ) -> None:
     """Pins: the first token request (before any API response) reading Retry-After on the local clock."""
-    emu = make_emulator(skew=-300.0)
+    emu = genesys_emulator_factory(skew=-300.0)
     emu.fail_token_requests(1, status=429, retry_after=2, retry_after_date=True)
     clock = RecordingClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:

@@ -11,7 +11,7 @@ import requests
 from genesys_auth_adapter.emulator import Emulator
 
 # The plugin's fixture, made available here even when the package is not installed (no entry point).
-from genesys_auth_adapter.emulator.pytest_plugin import genesys_emulator  # noqa: F401
+from genesys_auth_adapter.emulator.pytest_plugin import genesys_emulator, genesys_emulator_factory  # noqa: F401
 
 TIMEOUT = 10
 
@@ -54,21 +54,6 @@ def fetch_token(emu: Emulator) -> str:
     token = response.json()["access_token"]
     assert isinstance(token, str)
     return token
-
-
-@pytest.fixture
-def make_emulator() -> Iterator[Any]:
-    """A factory for started emulators with custom settings; all are stopped after the test."""
-    started: list[Emulator] = []
-
-    def make(**settings: Any) -> Emulator:
-        emu = Emulator(**settings).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
 
 
 @pytest.fixture

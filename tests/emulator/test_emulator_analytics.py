@@ -49,8 +49,8 @@ def test_query_default_page_is_25(genesys_emulator, client):
     assert len(page["conversations"]) == min(25, page["totalHits"])
 
 
-def test_query_is_deterministic_across_emulators(make_emulator, make_client):
-    first, second = (make_client(make_emulator()) for _ in range(2))
+def test_query_is_deterministic_across_emulators(genesys_emulator_factory, make_client):
+    first, second = (make_client(genesys_emulator_factory()) for _ in range(2))
 
     assert query_all(first, DAY)[0] == query_all(second, DAY)[0]
 

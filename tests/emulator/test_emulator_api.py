@@ -57,8 +57,8 @@ def test_reject_all_tokens_rejects_new_tokens_until_undone(genesys_emulator, cli
     assert client.get("/api/v2/users/me").status_code == 200
 
 
-def test_rate_limit_per_token_gives_normalized_429(make_emulator, make_client):
-    emu = make_emulator(rate_limit=3)
+def test_rate_limit_per_token_gives_normalized_429(genesys_emulator_factory, make_client):
+    emu = genesys_emulator_factory(rate_limit=3)
     client = make_client(emu)
 
     allowed = [client.get("/api/v2/users/me") for _ in range(3)]
@@ -79,8 +79,8 @@ def test_rate_limit_per_token_gives_normalized_429(make_emulator, make_client):
     assert emu.counters()["api_429"] == 1
 
 
-def test_rate_limit_windows_are_per_token_and_end_after_a_minute(make_emulator, make_client):
-    emu = make_emulator(rate_limit=1)
+def test_rate_limit_windows_are_per_token_and_end_after_a_minute(genesys_emulator_factory, make_client):
+    emu = genesys_emulator_factory(rate_limit=1)
     first, second = make_client(emu), make_client(emu)
 
     assert first.get("/api/v2/users/me").status_code == 200
@@ -90,8 +90,8 @@ def test_rate_limit_windows_are_per_token_and_end_after_a_minute(make_emulator, 
     assert first.get("/api/v2/users/me").status_code == 200
 
 
-def test_rate_limit_zero_disables_limit_and_headers(make_emulator, make_client):
-    client = make_client(make_emulator(rate_limit=0))
+def test_rate_limit_zero_disables_limit_and_headers(genesys_emulator_factory, make_client):
+    client = make_client(genesys_emulator_factory(rate_limit=0))
 
     responses = [client.get("/api/v2/users/me") for _ in range(5)]
 
@@ -121,8 +121,8 @@ def test_users_page_through_next_uri_to_the_end(genesys_emulator, client):
     assert len(set(ids)) == 57
 
 
-def test_users_are_the_same_on_every_emulator(make_emulator, make_client):
-    first, second = (make_client(make_emulator(users=5)) for _ in range(2))
+def test_users_are_the_same_on_every_emulator(genesys_emulator_factory, make_client):
+    first, second = (make_client(genesys_emulator_factory(users=5)) for _ in range(2))
 
     assert first.get("/api/v2/users").json()["entities"] == second.get("/api/v2/users").json()["entities"]
 

@@ -35,8 +35,8 @@ def test_token_429_without_retry_after_keeps_the_normalized_body(genesys_emulato
     assert failed.json()["code"] == "too.many.requests.retry.after"
 
 
-def test_retry_after_can_be_an_http_date_in_server_time(make_emulator, token_request):
-    emu = make_emulator(skew=1000.0)
+def test_retry_after_can_be_an_http_date_in_server_time(genesys_emulator_factory, token_request):
+    emu = genesys_emulator_factory(skew=1000.0)
     emu.fail_token_requests(1, status=503, retry_after=30, retry_after_date=True)
 
     failed = token_request(emu)

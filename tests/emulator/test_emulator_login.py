@@ -32,8 +32,8 @@ def test_each_token_request_issues_a_new_token(genesys_emulator, token_for):
     assert genesys_emulator.counters()["tokens_issued"] == 2
 
 
-def test_jwt_claims_are_in_server_time_including_skew(make_emulator, token_request):
-    emu = make_emulator(jwt=True, skew=3600.0, token_lifetime=600)
+def test_jwt_claims_are_in_server_time_including_skew(genesys_emulator_factory, token_request):
+    emu = genesys_emulator_factory(jwt=True, skew=3600.0, token_lifetime=600)
 
     body = token_request(emu).json()
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
@@ -45,8 +45,8 @@ def test_jwt_claims_are_in_server_time_including_skew(make_emulator, token_reque
     assert body["expires_in"] == 600
 
 
-def test_custom_credentials_are_the_only_ones_accepted(make_emulator, token_request):
-    emu = make_emulator(client_id="abc", client_secret="s3cret")
+def test_custom_credentials_are_the_only_ones_accepted(genesys_emulator_factory, token_request):
+    emu = genesys_emulator_factory(client_id="abc", client_secret="s3cret")
 
     assert token_request(emu).status_code == 200
     assert token_request(emu, auth=("emulator-client", "emulator-secret")).status_code == 400
@@ -102,8 +102,8 @@ def _date_offset(response: requests.Response) -> float:
     return email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp() - time.time()
 
 
-def test_date_header_on_every_origin_is_server_time(make_emulator, token_request):
-    emu = make_emulator(skew=-7200.0)
+def test_date_header_on_every_origin_is_server_time(genesys_emulator_factory, token_request):
+    emu = genesys_emulator_factory(skew=-7200.0)
 
     responses = [
         token_request(emu),
@@ -140,8 +140,8 @@ def test_error_context_id_matches_the_correlation_id(genesys_emulator):
     assert response.json()["contextId"] == response.headers["ININ-Correlation-Id"]
 
 
-def test_server_expires_tokens_by_its_own_clock(make_emulator, make_client):
-    emu = make_emulator(token_lifetime=60)
+def test_server_expires_tokens_by_its_own_clock(genesys_emulator_factory, make_client):
+    emu = genesys_emulator_factory(token_lifetime=60)
     client = make_client(emu)
     assert client.get("/api/v2/users/me").status_code == 200
 

@@ -115,8 +115,8 @@ def test_request_log_describes_requests_without_tokens(genesys_emulator, client)
     assert client.token not in json.dumps(genesys_emulator.counters())
 
 
-def test_request_log_keeps_the_last_1000(make_emulator, make_client):
-    emu = make_emulator(rate_limit=0)
+def test_request_log_keeps_the_last_1000(genesys_emulator_factory, make_client):
+    emu = genesys_emulator_factory(rate_limit=0)
     client = make_client(emu)
 
     for number in range(1005):
