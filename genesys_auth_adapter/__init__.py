@@ -7,7 +7,6 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
-from .engine.manager import TokenManager
 from .engine.retry import RetryPolicy
 from .engine.skew import OffsetEstimate
 from .engine.token import IssuedToken, Token
@@ -58,7 +57,6 @@ __all__ = [
     "RetryPolicy",
     "SystemClock",
     "Token",
-    "TokenManager",
     "TokenRequestError",
     "TokenSource",
     "TokenWaitTimeout",

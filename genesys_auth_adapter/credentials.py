@@ -118,10 +118,12 @@ class AccessToken:
         region: A region name or domain, for the API base URL.
         api_url: Overrides the API base URL.
         expires_in: Seconds the token has left when a :class:`GenesysAuth` is made from it, if known;
-            None means "until rejected" (or until its JWT ``exp``, once the server clock is known).
-        refresh: Called with no arguments when the token is rejected or expires; returns the new
-            access token string or an :class:`IssuedToken` (with ``expires_in``). Without it, a
-            rejected token is reported as a :class:`TokenRequestError`.
+            None means "until rejected" (the server clock is not known yet at that point, so a JWT's
+            ``exp`` is not used for the given token).
+        refresh: Called with no arguments when the token is rejected, or (with ``expires_in``) shortly
+            before it runs out; returns the new access token string or an :class:`IssuedToken`
+            (with ``expires_in``). Without it, a rejected token is reported as a
+            :class:`TokenRequestError`.
 
     Raises:
         ConfigurationError: A value is missing or invalid.

@@ -32,8 +32,9 @@ class WaitTimeout(TimeoutError):
 class _Flight:
     """One token request in progress, shared by every thread that waits for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quick: bool) -> None:
         self.done = threading.Event()
+        self.quick = quick  # an ahead-of-expiry attempt, which gives up sooner than a waiter would
         self.token: Token | None = None
         self.error: BaseException | None = None
 
@@ -174,34 +175,42 @@ class TokenManager:
     def _replace(self, seen: Token | None, *, join_running: bool) -> Token | None:
         """Get a token newer than ``seen``, leading or joining the one flight.
 
+        Only the ahead-of-expiry path passes ``join_running=False``: it holds a valid token, so it
+        does not wait for another thread's flight, and what it leads is a quick flight
+        (``fetch_ahead``). A thread that needs a token and joined a quick flight that failed does not
+        inherit that failure: it leads a full one itself (at most once).
+
         Returns None only when ``join_running`` is False and another thread's flight is running.
         """
-        with self._lock:
-            current = self._token
-            if (
-                current is not None
-                and current is not seen
-                and current.freshness(self._clock.monotonic()) is not Freshness.INVALID
-            ):
-                return current
-            flight = self._flight
-            leader = flight is None
-            if flight is None:
-                flight = self._flight = _Flight()
-        if leader:
-            # Only the ahead-of-expiry path declines to join a flight; it is the one with a valid token.
-            return self._lead(flight, self._fetch if join_running else self._fetch_ahead)
-        if not join_running:
-            return None
-        if not flight.done.wait(self._wait_timeout):
-            raise WaitTimeout(
-                f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
-                "the login service may be slow. Raise wait_timeout or check connectivity."
-            )
-        if flight.error is not None:
-            raise flight.error
-        assert flight.token is not None
-        return flight.token
+        for _ in range(2):
+            with self._lock:
+                current = self._token
+                if (
+                    current is not None
+                    and current is not seen
+                    and current.freshness(self._clock.monotonic()) is not Freshness.INVALID
+                ):
+                    return current
+                running = self._flight
+                leader = running is None
+                flight = running if running is not None else _Flight(quick=not join_running)
+                self._flight = flight
+            if leader:
+                return self._lead(flight, self._fetch_ahead if flight.quick else self._fetch)
+            if not join_running:
+                return None
+            if not flight.done.wait(self._wait_timeout):
+                raise WaitTimeout(
+                    f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
+                    "the login service may be slow. Raise wait_timeout or check connectivity."
+                )
+            if flight.error is None:
+                assert flight.token is not None
+                return flight.token
+            if not flight.quick:
+                raise flight.error
+        assert flight.error is not None  # only a second failed flight gets here
+        raise flight.error
 
     def _lead(self, flight: _Flight, fetch: FetchToken) -> Token:
         sent_monotonic, sent_wall = self._clock.monotonic(), self._clock.wall()

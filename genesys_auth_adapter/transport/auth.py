@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import requests
@@ -18,8 +17,18 @@ from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout
 from .login import LoginClient, Timeout
 from .resend import Send, resend_after_401
-from .retrying import effective_policy, retry_policy
 from .scope import ApiScope
+
+# What a waiter allows for one token request whose timeout is None ("wait forever") in part.
+_UNBOUNDED_ATTEMPT = 120.0
+
+
+def _attempt_seconds(timeout: Timeout | None) -> float:
+    """How long one token request may take under ``timeout`` (requests applies a number to both phases)."""
+    parts = timeout if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+    if any(part is None for part in parts):
+        return _UNBOUNDED_ATTEMPT
+    return sum(float(part) for part in parts if part is not None)
 
 
 def _wait_error(exc: WaitTimeout) -> TokenWaitTimeout:
@@ -53,7 +62,7 @@ class GenesysAuth(AuthBase):
         *,
         clock: Clock = SYSTEM_CLOCK,
         http: requests.Session | None = None,
-        timeout: Timeout = (10.0, 30.0),
+        timeout: Timeout | None = (10.0, 30.0),
         wait_timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -70,8 +79,8 @@ class GenesysAuth(AuthBase):
             offset=offset,
         )
         if wait_timeout is None:
-            per_attempt = sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
-            wait_timeout = self.retry.max_time + per_attempt + 5.0
+            wait_timeout = self.retry.max_time + _attempt_seconds(timeout) + 5.0
+        self._quick_login = self.login.quick()
         initial = getattr(credentials, "initial_token", None)
         self.manager = TokenManager(
             self._fetch,
@@ -101,10 +110,7 @@ class GenesysAuth(AuthBase):
         return self.credentials.fetch_token(self.login)
 
     def _fetch_ahead(self) -> IssuedToken:
-        # The current token still works, and some caller's request is waiting on this: one quick
-        # attempt, no long waits; a failure just means trying again a little later.
-        with retry_policy(replace(effective_policy(self.retry), max_attempts=1)):
-            return self._fetch()
+        return self.credentials.fetch_token(self._quick_login)
 
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""

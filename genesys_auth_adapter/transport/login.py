@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Union
+from dataclasses import replace
+from typing import Any, Optional, Union
 
 import requests
 
@@ -13,11 +14,15 @@ from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
 from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError
-from .retrying import attempts, effective_policy, send_with_retries
+from .retrying import attempts, send_with_retries
 
 _log = logging.getLogger("genesys_auth_adapter.login")
 
-Timeout = Union[float, tuple[float, float]]
+#: A requests timeout: seconds for both phases, or (connect, read); None waits forever.
+Timeout = Union[None, float, tuple[Optional[float], Optional[float]]]
+
+# Timeouts of an ahead-of-expiry token request, in seconds (connect, read).
+_QUICK_CONNECT, _QUICK_READ = 5.0, 10.0
 
 
 class LoginClient:
@@ -43,11 +48,28 @@ class LoginClient:
         self.retry = retry
         self.clock = clock
         self.offset = offset
+        # A token request is safe to repeat, whatever its method.
+        self._policy = retry.with_methods("POST")
+
+    def quick(self) -> LoginClient:
+        """A client for an ahead-of-expiry refresh: one attempt, short timeouts.
+
+        It runs inside some caller's request while the current token still works, so it must not
+        keep that request waiting; a failure only means trying again a little later.
+        """
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        timeout = (min(connect or _QUICK_CONNECT, _QUICK_CONNECT), min(read or _QUICK_READ, _QUICK_READ))
+        return LoginClient(
+            self.http, timeout=timeout, retry=replace(self.retry, max_attempts=1), clock=self.clock, offset=self.offset
+        )
 
     def post_form(
         self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None = None
     ) -> requests.Response:
-        """POST a form to the login service, with retries (a :func:`retry_policy` override applies).
+        """POST a form to the login service, with retries.
+
+        The retry policy is this client's own, never a :func:`retry_policy` override: a token request
+        is shared by every thread that needs a token, so one caller's override must not decide it.
 
         Raises:
             TokenRequestError: The service could not be reached, or retries ran out.
@@ -74,7 +96,7 @@ class LoginClient:
                 send,
                 method="POST",
                 what=lambda: f"POST {url}",
-                policy=effective_policy(self.retry).with_methods("POST"),
+                policy=self._policy,
                 clock=self.clock,
                 offset=self.offset,
             )

@@ -55,7 +55,10 @@ def prepare_replay(request: PreparedRequest) -> bool:
     if not body_is_replayable(request):
         return False
     if request.body is not None and not isinstance(request.body, _IN_MEMORY):
-        rewind_body(request)
+        try:
+            rewind_body(request)
+        except requests.exceptions.UnrewindableBodyError:
+            return False  # seek() failed: the file cannot go back after all
     return True
 
 

@@ -218,7 +218,7 @@ def test_use_dotenv_false_ignores_the_dotenv_file(clean_env: Path) -> None:
         from_env(use_dotenv=False)
 
 
-def test_access_token_without_refresh_is_handed_out_once() -> None:
+def test_access_token_without_refresh_starts_with_the_given_token() -> None:
     """Pins: the given token is used first; once rejected, the error says how to supply a refresh."""
     source = AccessToken("given-token", "us-east-1", expires_in=120.0)
     first = source.initial_token()

@@ -247,17 +247,21 @@ def test_a_token_with_a_control_character_is_a_login_error(
     assert "SECRET" not in str(error)
 
 
-def test_a_per_request_retry_policy_reaches_token_requests(
+def test_a_per_request_retry_policy_does_not_decide_shared_token_requests(
     login_mock: requests_mock.Adapter, clock: ManualClock
 ) -> None:
-    """Pins: retry_policy(max_attempts=1) still allowing five token attempts."""
+    """Pins: one caller's retry_policy(max_attempts=1) failing the token request every thread waits for."""
     from genesys_auth_adapter import retry_policy
 
-    login_mock.register_uri("POST", TOKEN_URL, status_code=503, json={})
+    login_mock.register_uri(
+        "POST",
+        TOKEN_URL,
+        [{"status_code": 503, "json": {}}, {"json": {"access_token": "t-after-503", "expires_in": 300}}],
+    )
     auth = auth_for(login_mock, clock, retry=RetryPolicy())
-    with retry_policy(RetryPolicy(max_attempts=1)), pytest.raises(TokenRequestError):
-        auth.token()
-    assert login_mock.call_count == 1
+    with retry_policy(RetryPolicy(max_attempts=1)):
+        assert auth.token().access_token == "t-after-503"
+    assert login_mock.call_count == 2
 
 
 def test_waiting_for_another_threads_token_request_lasts_as_long_as_its_budget() -> None:
@@ -265,6 +269,8 @@ def test_waiting_for_another_threads_token_request_lasts_as_long_as_its_budget()
     creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
     assert GenesysAuth(creds, retry=RetryPolicy(max_time=300), timeout=(5, 20)).manager.wait_timeout >= 325
     assert GenesysAuth(creds, wait_timeout=7).manager.wait_timeout == 7
+    for unbounded in (None, (5.0, None)):
+        assert GenesysAuth(creds, timeout=unbounded).manager.wait_timeout >= 120  # type: ignore[arg-type]
 
 
 def test_a_timeout_error_from_a_refresh_callback_is_not_called_a_wait_timeout() -> None:

@@ -332,7 +332,7 @@ class SlowSource:
 
 
 def test_waiting_too_long_for_another_threads_token_raises_token_wait_timeout() -> None:
-    """Pins: the engine's TimeoutError reaches requests users as a TokenRequestError subclass."""
+    """Pins: the engine's WaitTimeout reaches requests users as a TokenRequestError subclass."""
     source = SlowSource()
     auth = GenesysAuth(source, wait_timeout=0.05)
     leader = threading.Thread(target=auth.header, daemon=True)

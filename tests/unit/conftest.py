@@ -38,8 +38,8 @@ def flight_waiters(monkeypatch: pytest.MonkeyPatch) -> WaiterCount:
             return super().wait(timeout)
 
     class CountedFlight(manager_module._Flight):
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, *, quick: bool) -> None:
+            super().__init__(quick=quick)
             self.done = CountingEvent()
 
     monkeypatch.setattr(manager_module, "_Flight", CountedFlight)

@@ -244,3 +244,59 @@ def test_repr_shows_no_token(clock: ManualClock, fetch: FakeFetch) -> None:
     manager.header()
     assert "token-1" not in repr(manager)
     assert "#1" in repr(manager)
+
+
+def test_an_initial_token_is_used_without_a_fetch(clock: ManualClock, fetch: FakeFetch) -> None:
+    """Pins: a token the caller already has costing a token request (or being handed out only once)."""
+    manager = TokenManager(fetch, clock=clock, initial=IssuedToken("given", expires_in=100.0))
+    assert manager.header() == "Bearer given"
+    assert fetch.calls == 0 and manager.token_requests == 0
+    current = manager.current
+    assert current is not None and current.generation == 1
+    assert current.expires_at == clock.monotonic() + 100.0  # counted from the manager's creation
+    manager.rejected("Bearer given")
+    assert manager.header() == "Bearer token-1"
+    assert manager.current is not None and manager.current.generation == 2
+
+
+def test_the_ahead_of_expiry_refresh_uses_fetch_ahead_and_the_rest_use_fetch(clock: ManualClock) -> None:
+    """Pins: the quick source used for a rejected or expired token (or the full one ahead of expiry)."""
+    full, quick = FakeFetch(expires_in=300.0), FakeFetch(expires_in=300.0)
+    manager = TokenManager(full, clock=clock, fetch_ahead=quick)
+    manager.header()  # no token yet: full
+    clock.advance(280.0)  # stale
+    manager.header()  # ahead of expiry: quick
+    current = manager.current
+    assert current is not None
+    manager.rejected(current.header)  # rejected: full
+    clock.advance(400.0)  # expired
+    manager.header()  # expired: full
+    assert (full.calls, quick.calls) == (3, 1)
+
+
+def test_a_waiter_does_not_inherit_a_failed_quick_refresh(clock: ManualClock, flight_waiters: WaiterCount) -> None:
+    """Pins: a 401 waiter getting the one-attempt refresh's error instead of a token."""
+    release, started = threading.Event(), threading.Event()
+    quick_calls: list[int] = []
+
+    def quick() -> IssuedToken:
+        quick_calls.append(1)
+        started.set()
+        assert release.wait(5)
+        raise FetchFailed("the quick attempt failed")
+
+    full = FakeFetch(expires_in=300.0)
+    manager = TokenManager(full, clock=clock, fetch_ahead=quick, initial=IssuedToken("old", expires_in=300.0))
+    clock.advance(280.0)  # stale: the next header() leads a quick flight
+    refresher = threading.Thread(target=manager.header, daemon=True)
+    refresher.start()
+    assert started.wait(5)  # the quick flight is under way
+    results: list[str] = []
+    rejected = threading.Thread(target=lambda: results.append(manager.rejected("Bearer old").header), daemon=True)
+    rejected.start()
+    assert flight_waiters.wait_for(1)  # the 401 thread is waiting on the quick flight
+    release.set()
+    refresher.join(5)
+    rejected.join(5)
+    assert results == ["Bearer token-1"]
+    assert (len(quick_calls), full.calls) == (1, 1)
