@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pytest
@@ -25,6 +26,18 @@ class RecordingClock(SystemClock):
         with self._lock:
             self.sleeps.append(seconds)
         super().sleep(seconds)
+
+
+def concurrent_gets(s: GenesysSession, threads: int, path: str) -> list[int]:
+    """Start ``threads`` GETs of ``path`` at the same instant (a barrier) and return their statuses."""
+    start = threading.Barrier(threads, timeout=10)
+
+    def call(_: int) -> int:
+        start.wait()
+        return s.get(path).status_code
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(call, range(threads)))
 
 
 def credentials_for(emu: Emulator, secret: str | None = None) -> ClientCredentials:

@@ -8,9 +8,7 @@ import io
 import json
 import logging
 import os
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +27,7 @@ from genesys_auth_adapter import (
 )
 from genesys_auth_adapter.emulator import Emulator
 
-from .conftest import TIMEOUT, credentials_for
+from .conftest import TIMEOUT, concurrent_gets, credentials_for
 
 ECHO = "/_emulator/echo"
 
@@ -109,15 +107,7 @@ def test_32_threads_on_a_revoked_token_cause_one_token_request(emu: Emulator, gs
     assert gsession.get("/api/v2/users/me").status_code == 200
     emu.revoke_all()
     emu.set_token_delay(0.3)  # a slow login service keeps the flight open while the others pile in
-    start = threading.Barrier(32, timeout=10)
-
-    def call(_: int) -> int:
-        start.wait()
-        return gsession.get("/api/v2/users/me").status_code
-
-    with ThreadPoolExecutor(32) as pool:
-        statuses = list(pool.map(call, range(32)))
-    assert statuses == [200] * 32
+    assert concurrent_gets(gsession, 32, "/api/v2/users/me") == [200] * 32
     assert emu.counters()["token_requests"] == 2  # the first token and exactly one replacement
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import pytest
@@ -22,7 +20,7 @@ from genesys_auth_adapter import (
 )
 from genesys_auth_adapter.emulator import Emulator
 
-from .conftest import TIMEOUT, RecordingClock, credentials_for
+from .conftest import TIMEOUT, RecordingClock, concurrent_gets, credentials_for
 
 QUERY = "/api/v2/analytics/conversations/details/query"
 INTERVAL = {"interval": "2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z"}
@@ -174,15 +172,7 @@ def test_a_connect_error_is_retried_for_a_post(creds: object, emu: Emulator) -> 
 def test_a_throttled_token_endpoint_gets_one_request_per_retry(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: a convoy of token requests from 16 threads while the login service throttles."""
     emu.fail_token_requests(2, status=429, retry_after=1)
-    start = threading.Barrier(16, timeout=10)
-
-    def call(_: int) -> int:
-        start.wait()
-        return gsession.get("/api/v2/users/me").status_code
-
-    with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(call, range(16)))
-    assert statuses == [200] * 16
+    assert concurrent_gets(gsession, 16, "/api/v2/users/me") == [200] * 16
     assert emu.counters()["token_requests"] == 3  # two throttled, one success: not 16 of each
 
 
