@@ -3,9 +3,12 @@
 Each server timestamp gives an interval, not a point: a ``Date`` header of ``D`` (whole seconds) on a
 response to a request sent at local time ``t0`` and received at ``t1`` was stamped at a server time in
 ``[D, D + 1)`` and a local time in ``[t0, t1]``, so ``server - local`` lies in ``[D - t1, D + 1 - t0]``.
-A short round trip gives a narrow interval. Intersecting the intervals of several samples pins the
-offset far below one second. When the newest sample contradicts older ones (the local clock was
-stepped), the older ones are dropped.
+A short round trip gives a narrow interval. Intersecting the intervals of several samples, taken at
+different points of the server's second, pins the offset far below one second; two samples, the one
+with the highest lower bound and the one with the lowest upper bound, carry that intersection. When
+the newest sample contradicts them (the local clock was stepped), the estimate starts again from it.
+Samples that agree with the estimate and would narrow it by less than a millisecond are checked with a
+few comparisons and no lock.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ _log = logging.getLogger("genesys_auth_adapter.skew")
 
 #: Offsets larger than this (seconds) are logged once as a warning.
 WARN_OFFSET = 180.0
-_MAX_SAMPLES = 16
+#: A sample that narrows the estimate by less than this (seconds) is skipped, so a busy session rarely
+#: takes the lock; a sample that contradicts the estimate (a clock step) is never skipped.
+MIN_GAIN = 0.001
+#: An estimate narrower than this (seconds) is settled: only a new server second can still change it.
+_SETTLED = 0.01
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class OffsetEstimate:
     Attributes:
         offset: Best estimate in seconds; positive when the server clock is ahead of the local one.
         uncertainty: Half-width of the interval the true offset lies in, in seconds.
-        samples: How many samples the estimate rests on.
+        samples: How many samples narrowed the estimate since it was last anchored.
     """
 
     offset: float
@@ -75,8 +82,10 @@ class ClockOffset:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._samples: list[_Interval] = []
+        self._tightest: tuple[_Interval, _Interval] | None = None
+        self._count = 0
         self._estimate: OffsetEstimate | None = None
+        self._bounds: tuple[float, float] | None = None  # the estimate's interval, read without the lock
         self._warned = False
         self._last_date: tuple[str, float | None] = ("", None)
 
@@ -89,6 +98,16 @@ class ClockOffset:
         """Translate a local wall-clock reading into server time (unchanged before any sample)."""
         estimate = self._estimate
         return local_wall + (estimate.offset if estimate else 0.0)
+
+    def wants(self, value: str) -> bool:
+        """Whether a response with this ``Date`` header is worth a sample, decided before any clock read.
+
+        Once the estimate is good to a few milliseconds, further responses within the same server
+        second cannot improve it; the first response of each new second is still sampled, so a clock
+        step is noticed within a second.
+        """
+        bounds = self._bounds
+        return not (value == self._last_date[0] and bounds is not None and bounds[1] - bounds[0] < _SETTLED)
 
     def observe_date_header(self, value: str | None, sent_wall: float, received_wall: float) -> None:
         """Add a sample from an HTTP ``Date`` header.
@@ -120,14 +139,16 @@ class ClockOffset:
         """
         if received_wall < sent_wall:
             return
-        sample = _Interval(server - received_wall, server + resolution - sent_wall)
-        current = self._estimate
-        # A sample that contains the current interval adds nothing and contradicts nothing: the
-        # common case on a busy session, kept free of the lock.
-        if current is not None and sample.low <= current.low and sample.high >= current.high:
-            return
+        low, high = server - received_wall, server + resolution - sent_wall
+        bounds = self._bounds
+        if bounds is not None:
+            # A sample that agrees with the estimate and would narrow it by less than MIN_GAIN is not
+            # worth the lock: the common case on a busy session, decided with a few comparisons.
+            new_low, new_high = max(low, bounds[0]), min(high, bounds[1])
+            if new_low <= new_high and (bounds[1] - bounds[0]) - (new_high - new_low) < MIN_GAIN:
+                return
         with self._lock:
-            self._add(sample)
+            self._add(_Interval(low, high))
             estimate = self._estimate
             warn = estimate is not None and abs(estimate.offset) > WARN_OFFSET and not self._warned
             if warn:
@@ -142,15 +163,22 @@ class ClockOffset:
             )
 
     def _add(self, sample: _Interval) -> None:
-        kept = [sample]
-        low, high = sample.low, sample.high
-        for older in sorted(self._samples, key=lambda s: s.width):
-            new_low, new_high = max(low, older.low), min(high, older.high)
-            if new_low <= new_high:
-                low, high = new_low, new_high
-                kept.append(older)
-            # An older sample that contradicts the newest one predates a clock step: drop it.
-        # Keep the narrowest samples: they carry the information.
-        kept = [sample, *sorted(kept[1:], key=lambda s: s.width)[: _MAX_SAMPLES - 1]]
-        self._samples = kept
-        self._estimate = OffsetEstimate((low + high) / 2, (high - low) / 2, len(kept))
+        # The estimate is the intersection of all samples since the last clock step, and an
+        # intersection is fixed by two samples: the one with the highest lower bound and the one
+        # with the lowest upper bound. Those are the best samples, and the only ones kept.
+        tightest = self._tightest
+        if tightest is None or sample.high < tightest[0].low or sample.low > tightest[1].high:
+            # The first sample, or one that contradicts everything before it: the local clock was
+            # stepped (or the server's was), so the older samples describe another offset.
+            self._tightest = tightest = (sample, sample)
+            self._count = 1
+        else:
+            lowest, highest = tightest
+            self._tightest = tightest = (
+                sample if sample.low > lowest.low else lowest,
+                sample if sample.high < highest.high else highest,
+            )
+            self._count += 1
+        low, high = tightest[0].low, tightest[1].high
+        self._estimate = OffsetEstimate((low + high) / 2, (high - low) / 2, self._count)
+        self._bounds = (low, high)

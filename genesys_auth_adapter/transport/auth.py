@@ -143,7 +143,7 @@ class GenesysAuth(AuthBase):
                 ``response.elapsed`` when not given.
         """
         date = response.headers.get("Date")
-        if date:
+        if date and self.manager.offset.wants(date):
             now = self.manager.clock.wall()
             start = sent_wall if sent_wall is not None else now - response.elapsed.total_seconds()
             self.manager.offset.observe_date_header(date, start, now)

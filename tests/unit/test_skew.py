@@ -154,3 +154,25 @@ def test_an_offset_below_the_warning_threshold_is_not_logged(caplog: pytest.LogC
     sample(offset, -(WARN_OFFSET - 80), BASE + 30, BASE + 30.2)
     assert offset.estimate is not None
     assert warnings_from(caplog) == []
+
+
+def test_a_settled_estimate_skips_responses_within_the_same_server_second() -> None:
+    """Pins: sampling every response on a busy session although only a new second can change a settled estimate."""
+    offset = ClockOffset()
+    date = http_date(BASE)
+    assert offset.wants(date)  # nothing known yet
+    offset.observe_date_header(date, BASE + 0.999, BASE + 0.9995)  # just before the server's second ticks
+    offset.observe_date_header(http_date(BASE + 1), BASE + 1.0, BASE + 1.0005)  # just after it
+    estimate = offset.estimate
+    assert estimate is not None and estimate.high - estimate.low < 0.01
+    assert not offset.wants(http_date(BASE + 1))  # the same second again: skipped
+    assert offset.wants(http_date(BASE + 2))  # a new second: sampled (a clock step shows up here)
+
+
+def test_samples_that_would_narrow_by_less_than_a_millisecond_change_nothing() -> None:
+    offset = ClockOffset()
+    offset.observe(BASE, 1.0, BASE - 0.5, BASE - 0.4)
+    before = offset.estimate
+    assert before is not None
+    offset.observe(BASE, 1.0, BASE - 0.5002, BASE - 0.4002)  # 0.2 ms tighter at most
+    assert offset.estimate == before
