@@ -15,6 +15,7 @@ from typing import Callable
 
 from .skew import parse_http_date
 
+#: Methods safe to send twice: the same set as urllib3's ``Retry.DEFAULT_ALLOWED_METHODS`` (a test checks).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _BODY_RETRY_AFTER = re.compile(r"retry the request in \[?(\d+(?:\.\d+)?)\]? seconds", re.IGNORECASE)
 

@@ -131,3 +131,12 @@ def test_a_per_request_policy_overrides_and_restores() -> None:
     with retry_policy(override):
         assert effective_policy(default) is override
     assert effective_policy(default) is default
+
+
+def test_the_idempotent_methods_are_urllib3s() -> None:
+    """Pins: our default method set drifting from urllib3's Retry, which requests users know."""
+    from urllib3.util.retry import Retry
+
+    from genesys_auth_adapter.engine.retry import IDEMPOTENT_METHODS
+
+    assert frozenset(Retry.DEFAULT_ALLOWED_METHODS) == IDEMPOTENT_METHODS == RetryPolicy().methods
