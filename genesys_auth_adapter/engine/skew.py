@@ -58,10 +58,6 @@ class _Interval:
     low: float
     high: float
 
-    @property
-    def width(self) -> float:
-        return self.high - self.low
-
 
 def parse_http_date(value: str) -> float | None:
     """Parse an RFC 7231 date (``Tue, 01 Dec 2026 09:41:14 GMT``) into Unix seconds, or None."""

@@ -35,7 +35,10 @@ ATTEMPTS_ATTRIBUTE = "genesys_attempts"
 
 @contextlib.contextmanager
 def retry_policy(policy: RetryPolicy | None) -> Iterator[None]:
-    """Use ``policy`` for the requests made inside the ``with`` block (this thread/context only).
+    """Use ``policy`` for the API requests made inside the ``with`` block (this thread/context only).
+
+    Token requests keep the auth's own policy: one token request serves every thread that needs a
+    token, so no single caller's override decides it.
 
     Example:
         ``with retry_policy(RetryPolicy(max_attempts=1)): session.post(...)``

@@ -44,7 +44,7 @@ def test_a_429_on_a_post_is_retried_too(emu: Emulator, gsession: GenesysSession,
     assert emu.counters()["requests_by_path"][QUERY] == 2
 
 
-def test_a_429_without_header_uses_the_body_hint(
+def test_a_429_without_any_hint_backs_off_briefly(
     emu: Emulator, gsession: GenesysSession, clock: RecordingClock
 ) -> None:
     emu.fail_api_requests(1, status=429, retry_after=None)
