@@ -16,6 +16,11 @@ Every exception the library raises on purpose derives from ``requests.RequestExc
           └── PaginationError                         a listing had too many pages, or a page was not JSON
 
 Messages never contain an access token, a client secret or an Authorization header.
+
+Every error pickles and copies with its fields (status, code, message, correlation id, details,
+attempts, history...), so it crosses a ``multiprocessing`` or ``concurrent.futures`` process pool
+intact. The ``response`` and ``request`` objects stay behind: they hold sockets, hooks and the auth
+object; a copy made with ``copy.copy`` keeps them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,27 @@ CORRELATION_HEADER = "ININ-Correlation-Id"
 
 class GenesysError(requests.RequestException):
     """Base class of every error raised by genesys-auth-adapter."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException's own reduce calls ``cls(*args)``, which cannot fill keyword-only fields
+        # (one 403 in a multiprocessing.Pool worker would kill the pool's result thread).
+        state = {k: v for k, v in self.__dict__.items() if k not in _LOCAL_ONLY}
+        return _rebuild, (type(self), self.args, state)
+
+    def __copy__(self) -> GenesysError:
+        return _rebuild(type(self), self.args, dict(self.__dict__))
+
+
+# Attributes that do not travel to another process: live objects with sockets, hooks and locks.
+_LOCAL_ONLY = frozenset({"response", "request"})
+
+
+def _rebuild(cls: type[GenesysError], args: tuple[Any, ...], state: dict[str, Any]) -> GenesysError:
+    """Recreate an error without calling ``__init__`` (its fields come from ``state``)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update({"response": None, "request": None, **state})
+    return error
 
 
 class ConfigurationError(GenesysError, ValueError):

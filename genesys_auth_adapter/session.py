@@ -8,9 +8,12 @@ import requests
 
 from .config import from_env
 from .credentials import TokenSource
+from .engine import fork_safety
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
 from .transport.login import Timeout
+from .transport.pools import reset_session_pools
+from .transport.resend import answered_401
 
 #: Connect and read timeout, in seconds, of a request made without ``timeout=``.
 DEFAULT_TIMEOUT = (10.0, 60.0)
@@ -30,6 +33,15 @@ class GenesysSession(requests.Session):
         **adapter_options: Passed to :class:`GenesysAdapter`.
     """
 
+    #: What pickling and copying keep: requests' own attributes and the session's Genesys settings.
+    __attrs__ = [  # noqa: RUF012  (a plain list, as in requests.Session)
+        *requests.Session.__attrs__,
+        "genesys_auth",
+        "_owns_auth",
+        "base_url",
+        "default_timeout",
+    ]
+
     def __init__(
         self,
         auth: GenesysAuth,
@@ -44,11 +56,29 @@ class GenesysSession(requests.Session):
         self.base_url = auth.api_url
         self.default_timeout = default_timeout
         self.mount(self.base_url + "/", GenesysAdapter(auth, **adapter_options))
+        fork_safety.register(self)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        if response.history:
+            # requests rebuilds ``history`` when it follows a redirect, which loses a 401 answered by
+            # a re-send whose answer was a redirect: put it back in front of that answer.
+            for position, hop in enumerate(response.history):
+                rejected = answered_401(hop)
+                if rejected is not None and rejected not in response.history:
+                    response.history.insert(position, rejected)
+                    break
+        return response
+
+    def after_fork_in_child(self) -> None:
+        """A forked child opens its own connections instead of sharing the parent's sockets."""
+        reset_session_pools(self)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # type: ignore[misc]  # requests' stubs omit it
+        fork_safety.register(self)
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         if isinstance(request.url, str) and request.url.startswith("/"):

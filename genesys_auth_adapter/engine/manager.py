@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Callable
 
+from . import fork_safety
 from .clock import SYSTEM_CLOCK, Clock
 from .skew import ClockOffset
 from .token import Freshness, IssuedToken, Token, build_token
@@ -75,7 +76,9 @@ class TokenManager:
         self._flight: _Flight | None = None
         self._generation = 0
         self._stale_retry_at = float("-inf")
+        self._warned_generation = 0  # the token whose failed ahead-of-expiry refresh was logged as a warning
         self.token_requests = 0
+        fork_safety.register(self)
         if initial is not None:
             now_monotonic, now_wall = clock.monotonic(), clock.wall()
             self._generation = 1
@@ -133,8 +136,16 @@ class TokenManager:
                 return token
             try:
                 return self._replace(token, join_running=False) or token
-            except Exception as exc:  # the current token still works: say why and go on
-                _log.warning("Refreshing the token ahead of expiry failed (%s); using the current one.", exc)
+            except Exception as exc:  # the current token still works: say why (once per token) and go on
+                left = token.remaining(now)
+                level = logging.DEBUG if self._warned_generation == token.generation else logging.WARNING
+                self._warned_generation = token.generation
+                _log.log(
+                    level,
+                    "Refreshing the token ahead of expiry failed (%s); using the current one%s.",
+                    exc,
+                    "" if left is None else f" ({left:.0f} s left)",
+                )
                 return token
         new = self._replace(token, join_running=True)
         assert new is not None
@@ -177,26 +188,34 @@ class TokenManager:
 
         Only the ahead-of-expiry path passes ``join_running=False``: it holds a valid token, so it
         does not wait for another thread's flight, and what it leads is a quick flight
-        (``fetch_ahead``). A thread that needs a token and joined a quick flight that failed does not
-        inherit that failure: it leads a full one itself (at most once).
+        (``fetch_ahead``). A thread that needs a token and joined a quick flight that failed, or a
+        flight whose leader was interrupted (``KeyboardInterrupt``, ``SystemExit``), does not inherit
+        that outcome: it leads a full flight itself (at most once).
 
         Returns None only when ``join_running`` is False and another thread's flight is running.
         """
+        flight: _Flight | None = None
         for _ in range(2):
-            with self._lock:
-                current = self._token
-                if (
-                    current is not None
-                    and current is not seen
-                    and current.freshness(self._clock.monotonic()) is not Freshness.INVALID
-                ):
-                    return current
-                running = self._flight
-                leader = running is None
-                flight = running if running is not None else _Flight(quick=not join_running)
-                self._flight = flight
-            if leader:
-                return self._lead(flight, self._fetch_ahead if flight.quick else self._fetch)
+            mine = _Flight(quick=not join_running)
+            try:
+                with self._lock:
+                    current = self._token
+                    if (
+                        current is not None
+                        and current is not seen
+                        and current.freshness(self._clock.monotonic()) is not Freshness.INVALID
+                    ):
+                        return current
+                    running = self._flight
+                    if running is None or running.done.is_set():  # a finished flight left behind is over
+                        self._flight = running = mine
+                    flight = running
+                if flight is mine:
+                    return self._lead(mine, self._fetch_ahead if mine.quick else self._fetch)
+            finally:
+                # Whatever happened above (an exception of any kind included), a flight this thread
+                # registered ends here: the next caller never waits for a flight nobody leads.
+                self._end(mine)
             if not join_running:
                 return None
             if not flight.done.wait(self._wait_timeout):
@@ -204,17 +223,19 @@ class TokenManager:
                     f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
                     "the login service may be slow. Raise wait_timeout or check connectivity."
                 )
-            if flight.error is None:
-                assert flight.token is not None
+            if flight.token is not None:
                 return flight.token
-            if not flight.quick:
+            if isinstance(flight.error, Exception) and not flight.quick:
                 raise flight.error
-        assert flight.error is not None  # only a second failed flight gets here
-        raise flight.error
+        assert flight is not None
+        if isinstance(flight.error, Exception):
+            raise flight.error
+        raise WaitTimeout("The token request made by another thread was interrupted twice; try again.")
 
     def _lead(self, flight: _Flight, fetch: FetchToken) -> Token:
-        sent_monotonic, sent_wall = self._clock.monotonic(), self._clock.wall()
+        """Make the token request of ``flight`` (registered by the caller, who also ends it)."""
         try:
+            sent_monotonic, sent_wall = self._clock.monotonic(), self._clock.wall()
             self.token_requests += 1
             issued = fetch()
             with self._lock:
@@ -232,14 +253,11 @@ class TokenManager:
                 flight.token = token
         except BaseException as exc:
             flight.error = exc
-            with self._lock:
-                # Set before the flight ends, so no thread slips in a second request meanwhile.
-                self._stale_retry_at = self._clock.monotonic() + STALE_RETRY_DELAY
+            if isinstance(exc, Exception):
+                with self._lock:
+                    # Set before the flight ends, so no thread slips in a second request meanwhile.
+                    self._stale_retry_at = self._clock.monotonic() + STALE_RETRY_DELAY
             raise
-        finally:
-            with self._lock:
-                self._flight = None
-            flight.done.set()
         remaining = token.remaining(sent_monotonic)
         _log.info(
             "Obtained token #%d (%s).",
@@ -247,6 +265,25 @@ class TokenManager:
             "no expiry given" if remaining is None else f"valid {remaining:.0f} s",
         )
         return token
+
+    def _end(self, flight: _Flight) -> None:
+        """Unregister ``flight`` if it is the current one and wake its waiters."""
+        try:
+            with self._lock:
+                if self._flight is flight:
+                    self._flight = None
+        finally:
+            flight.done.set()
+
+    def after_fork_in_child(self) -> None:
+        """Reset what a forked child cannot share: the lock and any token request in flight.
+
+        The child keeps the parent's token (it is valid in any process). A flight the parent had
+        running goes on in the parent only; the child's first caller that needs a token leads its own.
+        """
+        self._lock = threading.Lock()
+        self._flight = None
+        self.offset.after_fork_in_child()
 
     def __repr__(self) -> str:
         token = self._token

@@ -90,6 +90,10 @@ class ClockOffset:
         """The current estimate, or None before the first sample."""
         return self._estimate
 
+    def after_fork_in_child(self) -> None:
+        """A forked child keeps the estimate (the clocks are the same) but not a lock held in the parent."""
+        self._lock = threading.Lock()
+
     def server_time(self, local_wall: float) -> float:
         """Translate a local wall-clock reading into server time (unchanged before any sample)."""
         estimate = self._estimate

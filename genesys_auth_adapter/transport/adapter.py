@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
 
+from ..engine import fork_safety
 from ..engine.retry import RetryPolicy
 from ..errors import without_query
 from .auth import GenesysAuth
+from .pools import reset_pools
+from .redirects import drop_token_before_leaving
 from .resend import prepare_replay
-from .retrying import effective_policy, send_with_retries
+from .retrying import ATTEMPTS_ATTRIBUTE, effective_policy, send_with_retries
 
 _TimeoutArg = Union[None, float, tuple[float, float], tuple[float, None]]
 _CertArg = Union[None, bytes, str, tuple[Union[bytes, str], Union[bytes, str]]]
@@ -51,6 +55,7 @@ class GenesysAdapter(HTTPAdapter):
         self.auth = auth
         self.retry = retry if retry is not None else auth.retry
         self._transport = transport
+        fork_safety.register(self)
 
     def _send(
         self,
@@ -81,31 +86,68 @@ class GenesysAdapter(HTTPAdapter):
             return self._send(request, stream, timeout, verify, cert, proxies)
         auth = self.auth
         wall = auth.manager.clock.wall
+        sends = 0
+        resent = False
 
         def send_once(prepared: PreparedRequest) -> requests.Response:
+            nonlocal sends
+            sends += 1
             sent_wall = wall()
             response = self._send(prepared, stream, timeout, verify, cert, proxies)
             auth.observe(response, sent_wall)
             return response
 
         def attempt() -> requests.Response:
+            nonlocal resent
             request.headers["Authorization"] = auth.header()
-            return auth.resend_after_401(send_once(request), send_once)
+            response = send_once(request)
+            # One new token and one re-send per request, whatever number of retries it takes.
+            if response.status_code == 401 and not resent:
+                resent = True
+                response = auth.resend_after_401(response, send_once)
+            return response
 
         policy = effective_policy(self.retry)
         if policy.max_attempts == 1:
-            return attempt()
+            response = attempt()
+        else:
+            method = (request.method or "GET").upper()
+            response = send_with_retries(
+                attempt,
+                method=method,
+                what=lambda: f"{method} {without_query(request.path_url)}",
+                policy=policy,
+                clock=auth.manager.clock,
+                offset=auth.offset,
+                can_resend=lambda: prepare_replay(request),
+            )
+        if sends > 1:
+            setattr(response, ATTEMPTS_ATTRIBUTE, sends)
+        drop_token_before_leaving(response, request, auth.scope)
+        return response
 
-        method = (request.method or "GET").upper()
-        return send_with_retries(
-            attempt,
-            method=method,
-            what=lambda: f"{method} {without_query(request.path_url)}",
-            policy=policy,
-            clock=auth.manager.clock,
-            offset=auth.offset,
-            can_resend=lambda: prepare_replay(request),
-        )
+    def after_fork_in_child(self) -> None:
+        """A forked child opens its own connections instead of sharing the parent's sockets."""
+        reset_pools(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(cast("dict[str, Any]", super().__getstate__()))
+        state.update(auth=self.auth, retry=self.retry, _transport=self._transport)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # type: ignore[misc]  # requests' stubs omit it
+        fork_safety.register(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GenesysAdapter:
+        # The copy shares the auth (and so the token), as two adapters mounted with one auth do;
+        # its connection pools are its own.
+        shared = ("auth", "_transport")
+        state = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__getstate__().items()}
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__setstate__(state)
+        return clone
 
     def __repr__(self) -> str:
         return f"GenesysAdapter({self.auth!r})"

@@ -9,6 +9,7 @@ from requests.auth import AuthBase
 from requests.models import PreparedRequest
 
 from ..credentials import TokenSource
+from ..engine import fork_safety
 from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.retry import RetryPolicy
@@ -16,6 +17,8 @@ from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout
 from .login import LoginClient, Timeout
+from .pools import reset_session_pools
+from .redirects import drop_token_before_leaving
 from .resend import Send, resend_after_401
 from .scope import ApiScope
 
@@ -67,6 +70,14 @@ class GenesysAuth(AuthBase):
         retry: RetryPolicy | None = None,
     ) -> None:
         self.credentials = credentials
+        # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
+        self._options: dict[str, Any] = {
+            "clock": clock,
+            "http": http,
+            "timeout": timeout,
+            "wait_timeout": wait_timeout,
+            "retry": retry,
+        }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         offset = ClockOffset()
@@ -90,6 +101,7 @@ class GenesysAuth(AuthBase):
             fetch_ahead=self._fetch_ahead,
             initial=initial() if callable(initial) else None,
         )
+        fork_safety.register(self)
 
     @property
     def api_url(self) -> str:
@@ -156,7 +168,8 @@ class GenesysAuth(AuthBase):
             raise _wait_error(exc) from exc
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        if response.request is None or response.request.url not in self.scope:
+        source = response.request  # what requests copies for a redirect hop
+        if source is None or source.url not in self.scope:
             return response
         self.observe(response)
         connection = response.connection  # the adapter that sent the request
@@ -166,12 +179,28 @@ class GenesysAuth(AuthBase):
             self.observe(resent)
             return resent
 
-        return self.resend_after_401(response, send)
+        final = self.resend_after_401(response, send)
+        drop_token_before_leaving(final, source, self.scope)
+        return final
 
     def close(self) -> None:
         """Close the private session used for token requests (a session passed as ``http`` is left open)."""
         if self._own_http:
             self.login.http.close()
 
+    def after_fork_in_child(self) -> None:
+        """A forked child opens its own connections to the login service (the token manager resets itself)."""
+        if self._own_http:
+            reset_session_pools(self.login.http)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An equivalent auth for another process or a copy: same credentials and settings, its own
+        # token manager (the secret travels inside the pickle, as with the credentials themselves).
+        return _restore, (type(self), self.credentials, self._options)
+
     def __repr__(self) -> str:
         return f"GenesysAuth({self.credentials!r})"
+
+
+def _restore(cls: type[GenesysAuth], credentials: TokenSource, options: dict[str, Any]) -> GenesysAuth:
+    return cls(credentials, **options)

@@ -16,19 +16,27 @@ from requests.utils import rewind_body
 
 from ..engine.manager import TokenManager
 from ..errors import UnreplayableBodyError, without_query
+from .retrying import ATTEMPTS_ATTRIBUTE, attempts
 
 Send = Callable[[PreparedRequest], requests.Response]
 
 # Bodies that are sent from memory and so can be sent again as they are.
 _IN_MEMORY = (bytes, str, bytearray, memoryview)
 
-# Set on a response that is the answer to a re-sent request, so a second layer never re-sends again.
+# Set on a response that is the answer to a re-sent request, so a second layer never re-sends again;
+# its value is the 401 that was answered (requests rebuilds ``history`` when it follows a redirect).
 _RESENT = "_genesys_auth_resent"
 
 
 def was_resent(response: requests.Response) -> bool:
     """True when ``response`` answers a request that was already re-sent after a 401."""
-    return bool(getattr(response, _RESENT, False))
+    return getattr(response, _RESENT, None) is not None
+
+
+def answered_401(response: requests.Response) -> requests.Response | None:
+    """The 401 that ``response`` (the answer to a re-send) replaced, or None."""
+    rejected = getattr(response, _RESENT, None)
+    return rejected if isinstance(rejected, requests.Response) else None
 
 
 def body_is_replayable(request: PreparedRequest) -> bool:
@@ -91,6 +99,7 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
         return response
     if not prepare_replay(request):
         manager.discard(sent)
+        _ = response.content  # the Genesys error body stays readable on the error
         response.close()
         raise UnreplayableBodyError(
             f"{request.method} {without_query(request.url)} was rejected with HTTP 401 and its body "
@@ -116,5 +125,6 @@ def resend_after_401(response: requests.Response, manager: TokenManager, send: S
     new = send(retry)
     new.history.append(response)
     new.request = retry
-    setattr(new, _RESENT, True)
+    setattr(new, _RESENT, response)
+    setattr(new, ATTEMPTS_ATTRIBUTE, attempts(response) + 1)
     return new

@@ -1,0 +1,123 @@
+"""What a child made by ``os.fork`` inherits: the token yes; locks, flights and pooled sockets no."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from requests.adapters import HTTPAdapter
+
+from genesys_auth_adapter import ClientCredentials, GenesysSession, IssuedToken, LoginClient, from_env, session
+from genesys_auth_adapter.emulator import Emulator
+
+from .conftest import in_forked_child
+
+pytestmark = pytest.mark.usefixtures("fork_allowed")
+
+ME = "/api/v2/users/me"
+
+
+def idle_local_ports(adapter: HTTPAdapter) -> set[int]:
+    """The local ports of the keep-alive connections waiting in an adapter's pools."""
+    ports = set()
+    for key in list(adapter.poolmanager.pools.keys()):
+        pool = adapter.poolmanager.pools[key]
+        for conn in list(pool.pool.queue):  # type: ignore[union-attr]
+            if conn is not None and conn.sock is not None:
+                ports.add(conn.sock.getsockname()[1])
+    return ports
+
+
+def genesys_adapter(s: GenesysSession) -> HTTPAdapter:
+    adapter = s.get_adapter(s.base_url + "/")
+    assert isinstance(adapter, HTTPAdapter)
+    return adapter
+
+
+def test_a_child_forked_while_the_parent_holds_a_token_uses_it(emu: Emulator) -> None:
+    with session(from_env(emu.env(), use_dotenv=False)) as s:
+        parent_header = s.get(ME).request.headers["Authorization"]
+
+        def child() -> tuple[int, bool]:
+            response = s.get(ME)
+            return response.status_code, response.request.headers["Authorization"] == parent_header
+
+        assert in_forked_child(child) == (200, True)
+    assert emu.counters()["token_requests"] == 1
+
+
+class SignallingCredentials:
+    """Client credentials that say when a token request starts (so a test can fork in the middle of it)."""
+
+    def __init__(self, inner: ClientCredentials) -> None:
+        self.inner = inner
+        self.started = threading.Event()
+
+    @property
+    def api_url(self) -> str:
+        return self.inner.api_url
+
+    def fetch_token(self, login: LoginClient) -> IssuedToken:
+        self.started.set()
+        return self.inner.fetch_token(login)
+
+
+def test_a_child_forked_during_a_token_request_makes_its_own(emu: Emulator) -> None:
+    """Pins: the child used to wait for the parent's token request, which never ends in the child,
+    and then fail with TokenWaitTimeout blaming the login service."""
+    emu.set_token_delay(1.0)
+    source = SignallingCredentials(from_env(emu.env(), use_dotenv=False))
+    # A waiter gives up after 0.5 s; the child's own token request takes 1 s and must succeed.
+    with session(source, wait_timeout=0.5) as s:
+        parent = threading.Thread(target=lambda: s.get(ME), daemon=True)
+        parent.start()
+        assert source.started.wait(10)
+        status = in_forked_child(lambda: s.get(ME).status_code)
+        parent.join(10)
+    assert status == 200
+    assert emu.counters()["token_requests"] == 2  # the parent's and the child's own
+
+
+def test_a_child_never_reuses_the_parents_keep_alive_connections(emu: Emulator) -> None:
+    """Pins: parent and child used to share pooled sockets (one GET in eight stalled 60 s and failed)."""
+    with session(from_env(emu.env(), use_dotenv=False)) as s:
+        assert s.get(ME).status_code == 200
+        parent_ports = idle_local_ports(genesys_adapter(s))
+        assert len(parent_ports) == 1
+
+        def child() -> dict[str, Any]:
+            inherited = idle_local_ports(genesys_adapter(s))
+            statuses = [s.get(ME).status_code for _ in range(3)]
+            return {"inherited": inherited, "statuses": statuses, "used": idle_local_ports(genesys_adapter(s))}
+
+        seen = in_forked_child(child)
+        assert seen["inherited"] == set()
+        assert seen["statuses"] == [200, 200, 200]
+        assert seen["used"] and seen["used"].isdisjoint(parent_ports)
+        # The parent's connection was left alone and still serves it.
+        assert s.get(ME).status_code == 200
+        assert idle_local_ports(genesys_adapter(s)) == parent_ports
+
+
+def test_a_lock_held_by_another_parent_thread_does_not_block_the_child(emu: Emulator) -> None:
+    """Pins: a child forked while another thread held the token manager's lock would block forever."""
+    with session(from_env(emu.env(), use_dotenv=False)) as s:
+        manager = s.genesys_auth.manager
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with manager._lock:
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold, daemon=True)
+        holder.start()
+        try:
+            assert holding.wait(5)
+            # The child's first request needs the lock (no token yet) and must not wait for the parent's thread.
+            status = in_forked_child(lambda: s.get(ME).status_code)
+        finally:
+            release.set()
+            holder.join(5)
+    assert status == 200
