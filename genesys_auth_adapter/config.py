@@ -1,14 +1,21 @@
-"""Reading credentials from the environment and from a ``.env`` file."""
+"""Reading credentials from the environment and from a ``.env`` file.
+
+The environment and the ``.env`` file are kept apart until the end, because where a setting came
+from matters: a ``.env`` file may name the hosts only for credentials that it supplies itself, so a
+stray file cannot send the environment's client secret somewhere else.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from dotenv import dotenv_values, find_dotenv
+from dotenv import dotenv_values
 
 from .credentials import ClientCredentials
 from .errors import ConfigurationError
+from .regions import get_region
 
 ENV_CLIENT_ID = "GENESYS_CLIENT_ID"
 ENV_CLIENT_SECRET = "GENESYS_CLIENT_SECRET"
@@ -17,6 +24,61 @@ ENV_REGION_ALIAS = "GENESYS_ENV"
 ENV_LOGIN_URL = "GENESYS_LOGIN_URL"
 ENV_API_URL = "GENESYS_API_URL"
 _NAMES = (ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_REGION, ENV_REGION_ALIAS, ENV_LOGIN_URL, ENV_API_URL)
+_CREDENTIALS = (ENV_CLIENT_ID, ENV_CLIENT_SECRET)
+_URLS = (ENV_LOGIN_URL, ENV_API_URL)
+_REGIONS = (ENV_REGION, ENV_REGION_ALIAS)
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """The non-blank ``GENESYS_*`` settings of each source, kept apart.
+
+    Attributes:
+        environment: The settings from the environment.
+        dotenv: The settings from the ``.env`` file (empty when there is none).
+        dotenv_path: The ``.env`` file that was read, or None.
+    """
+
+    environment: Mapping[str, str]
+    dotenv: Mapping[str, str]
+    dotenv_path: str | None
+
+    def merged(self) -> dict[str, str]:
+        """Every setting, a variable set in the environment winning over the same one in ``.env``."""
+        return {**self.dotenv, **self.environment}
+
+
+def _read_sources(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = None, use_dotenv: bool = True
+) -> _Sources:
+    """Read the ``GENESYS_*`` settings of the environment and of a ``.env`` file.
+
+    The ``.env`` file is read, never loaded into ``os.environ``, and its values are taken as written
+    (no ``${VAR}`` expansion). Only the working directory's ``.env`` is looked for, never one in a
+    parent directory (a shared ``/tmp``, a checkout someone else controls).
+
+    Args:
+        environ: The environment to read; ``os.environ`` by default.
+        dotenv_path: The ``.env`` file; by default ``.env`` in the working directory, if it exists.
+        use_dotenv: False to ignore ``.env`` files.
+
+    Raises:
+        ConfigurationError: ``dotenv_path`` names no file.
+    """
+    env = os.environ if environ is None else environ
+    path: str | None = None
+    found: dict[str, str] = {}
+    if use_dotenv:
+        if dotenv_path is not None:
+            if not os.path.isfile(dotenv_path):
+                raise ConfigurationError(f"The .env file {dotenv_path!r} does not exist.")
+            path = dotenv_path
+        else:
+            candidate = os.path.join(os.getcwd(), ".env")
+            path = candidate if os.path.isfile(candidate) else None
+        if path is not None:
+            found = _non_blank(dotenv_values(path, interpolate=False))
+    return _Sources(environment=_non_blank(env), dotenv=found, dotenv_path=path)
 
 
 def read_settings(
@@ -24,32 +86,13 @@ def read_settings(
 ) -> dict[str, str]:
     """Collect the ``GENESYS_*`` settings: the environment first, then a ``.env`` file.
 
-    The ``.env`` file is read, never loaded into ``os.environ``, and never overrides a variable that
-    is set (to a non-blank value) in the environment.
-
-    Args:
-        environ: The environment to read; ``os.environ`` by default.
-        dotenv_path: The ``.env`` file; by default the nearest one from the working directory up.
-        use_dotenv: False to ignore ``.env`` files.
+    A variable set (to a non-blank value) in the environment is never overridden by the ``.env``
+    file. Only the working directory's ``.env`` is read (or ``dotenv_path``), never a parent's.
 
     Returns:
         The non-blank settings by variable name.
     """
-    env = os.environ if environ is None else environ
-    found: dict[str, str] = {}
-    if use_dotenv:
-        path = dotenv_path if dotenv_path is not None else find_dotenv(usecwd=True)
-        if path:
-            if dotenv_path is not None and not os.path.isfile(path):
-                raise ConfigurationError(f"The .env file {path!r} does not exist.")
-            for name, value in dotenv_values(path).items():
-                if name in _NAMES and value and value.strip():
-                    found[name] = value.strip()
-    for name in _NAMES:
-        value = env.get(name)
-        if value and value.strip():
-            found[name] = value.strip()
-    return found
+    return _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv).merged()
 
 
 def from_env(
@@ -59,18 +102,24 @@ def from_env(
 
     Reads ``GENESYS_CLIENT_ID``, ``GENESYS_CLIENT_SECRET``, ``GENESYS_REGION`` (``GENESYS_ENV`` is
     accepted in its place) and the optional ``GENESYS_API_URL`` / ``GENESYS_LOGIN_URL`` overrides.
+    The environment wins over the ``.env`` file: variable by variable, and a region named in the
+    environment (by either name) wins over any region in the file. A ``.env`` file may give
+    ``GENESYS_API_URL`` / ``GENESYS_LOGIN_URL`` only when neither the client id nor the secret comes
+    from the environment.
 
     Args:
         environ: The environment to read; ``os.environ`` by default.
-        dotenv_path: The ``.env`` file; by default the nearest one from the working directory up.
+        dotenv_path: The ``.env`` file; by default ``.env`` in the working directory (never a parent's).
         use_dotenv: False to ignore ``.env`` files.
 
     Raises:
-        ConfigurationError: One error naming every missing or blank variable, or an invalid value.
+        ConfigurationError: One error naming every missing or blank variable; a ``.env`` URL for
+            credentials from the environment; two different regions in one source; an invalid value.
     """
-    settings = read_settings(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv)
-    region = settings.get(ENV_REGION) or settings.get(ENV_REGION_ALIAS)
-    missing = [name for name in (ENV_CLIENT_ID, ENV_CLIENT_SECRET) if name not in settings]
+    sources = _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv)
+    settings = sources.merged()
+    region = _region(sources.environment, "in the environment") or _region(sources.dotenv, "in the .env file")
+    missing = [name for name in _CREDENTIALS if name not in settings]
     if region is None and ENV_API_URL not in settings:
         missing.append(f"{ENV_REGION} (or {ENV_API_URL} and {ENV_LOGIN_URL})")
     if missing:
@@ -80,6 +129,7 @@ def from_env(
             + ". Set them in the environment or in a .env file in the working directory, e.g.\n"
             "  GENESYS_CLIENT_ID=...\n  GENESYS_CLIENT_SECRET=...\n  GENESYS_REGION=us-east-1"
         )
+    _check_urls_follow_credentials(sources)
     return ClientCredentials(
         settings[ENV_CLIENT_ID],
         settings[ENV_CLIENT_SECRET],
@@ -87,3 +137,39 @@ def from_env(
         login_url=settings.get(ENV_LOGIN_URL),
         api_url=settings.get(ENV_API_URL),
     )
+
+
+def _non_blank(values: Mapping[str, str | None]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name in _NAMES:
+        value = values.get(name)
+        if value and value.strip():
+            found[name] = value.strip()
+    return found
+
+
+def _region(settings: Mapping[str, str], where: str) -> str | None:
+    """The region one source names, by either variable; both must name the same region."""
+    named = [settings[name] for name in _REGIONS if name in settings]
+    if len(named) == 2 and get_region(named[0]) != get_region(named[1]):
+        raise ConfigurationError(
+            f"{ENV_REGION}={named[0]!r} and {ENV_REGION_ALIAS}={named[1]!r} {where} name different regions: "
+            "set only one of them (they mean the same thing)."
+        )
+    return named[0] if named else None
+
+
+def _check_urls_follow_credentials(sources: _Sources) -> None:
+    # A URL from .env would decide where the environment's secret (and the tokens) are sent: a
+    # file in the working directory is easier to plant than an environment variable. A region is
+    # harmless (it can only name a Genesys domain), so only the URLs are checked.
+    from_file = [name for name in _URLS if name in sources.dotenv and name not in sources.environment]
+    from_environment = [name for name in _CREDENTIALS if name in sources.environment]
+    if from_file and from_environment:
+        raise ConfigurationError(
+            f"{' and '.join(from_file)} come{'s' if len(from_file) == 1 else ''} from the .env file "
+            f"{sources.dotenv_path!r} but {' and '.join(from_environment)} from the environment: "
+            "a .env file may not send credentials from the environment to another host. "
+            f"Set {' and '.join(from_file)} in the environment too, or move {ENV_CLIENT_ID} and "
+            f"{ENV_CLIENT_SECRET} from the environment into the .env file (or pass use_dotenv=False)."
+        )

@@ -6,6 +6,7 @@ are handed at call time (the credentials/transport split of google-auth).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Union
 
@@ -56,13 +57,32 @@ def _resolve_urls(
     return api, login
 
 
+# What HTTP Basic auth carries unambiguously: printable ASCII (requests would encode anything else
+# as Latin-1 or fail deep inside with a UnicodeEncodeError).
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+
+
+def _check_basic_auth_part(value: str, name: str, *, colon_allowed: bool) -> None:
+    # The value is never quoted: a secret, or an id pasted next to one.
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        raise ConfigurationError(
+            f"{name} contains a non-ASCII or control character: it must be printable ASCII. "
+            "Copy the OAuth client's id and secret again from Genesys Cloud (Admin > Integrations > OAuth)."
+        )
+    if not colon_allowed and ":" in value:
+        raise ConfigurationError(
+            f"{name} contains ':', which HTTP Basic authentication cannot carry in a client id. "
+            "A Genesys Cloud client id is a UUID: copy it again from Admin > Integrations > OAuth."
+        )
+
+
 @dataclass(frozen=True, init=False)
 class ClientCredentials:
     """An OAuth client of the client-credentials grant.
 
     Args:
-        client_id: The OAuth client id.
-        client_secret: The OAuth client secret (never shown in ``repr`` or messages).
+        client_id: The OAuth client id: printable ASCII without ':' (HTTP Basic auth carries it).
+        client_secret: The OAuth client secret: printable ASCII (never shown in ``repr`` or messages).
         region: A region name (``us-east-1``, ``us_east_1``) or domain (``usw2.pure.cloud``).
         login_url: Overrides the login base URL (proxies, tests, the local emulator).
         api_url: Overrides the API base URL.
@@ -92,9 +112,12 @@ class ClientCredentials:
         ]
         if missing:
             raise ConfigurationError(f"Missing {' and '.join(missing)}: give the OAuth client's id and secret.")
+        client_id, client_secret = client_id.strip(), client_secret.strip()
+        _check_basic_auth_part(client_id, "client_id", colon_allowed=False)
+        _check_basic_auth_part(client_secret, "client_secret", colon_allowed=True)
         api, login = _resolve_urls(region, api_url, login_url, need_login=True)
-        object.__setattr__(self, "client_id", client_id.strip())
-        object.__setattr__(self, "client_secret", client_secret.strip())
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "client_secret", client_secret)
         object.__setattr__(self, "api_url", api)
         object.__setattr__(self, "login_url", login)
 

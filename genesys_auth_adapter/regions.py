@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+
+# Whitespace and control characters: never part of a base URL (a paste or line-ending accident).
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
+# One DNS label (underscores too: some internal proxies' names have them).
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,8 @@ def normalize_base_url(url: str, *, what: str) -> str:
     """Check a base URL and return it without a trailing slash.
 
     Plain ``http`` is accepted only for loopback hosts (local emulators, tests), so a bearer token
-    never crosses a network unencrypted.
+    never crosses a network unencrypted. Everything a request would trip over later (a bad port,
+    a bad host name) is caught here, when the settings are made.
 
     Args:
         url: An absolute ``https://host[:port][/path]`` URL.
@@ -100,21 +107,63 @@ def normalize_base_url(url: str, *, what: str) -> str:
         The URL with any trailing slash removed.
 
     Raises:
-        ConfigurationError: The URL is not absolute, has a query or fragment, or uses plain http
-            to a non-loopback host.
+        ConfigurationError: The URL is not absolute, has a query or fragment, contains blanks or
+            control characters, has an invalid host or port, ends in ``/api/v2``, or uses plain
+            http to a non-loopback host.
     """
     raw = url.strip()
-    parts = urlsplit(raw)
+    example = "such as 'https://api.mypurecloud.com'"
+    # urlsplit silently drops tabs and line breaks, so check the text itself.
+    if _UNSAFE.search(raw):
+        raise ConfigurationError(f"{what} contains a blank or a control character: give a URL {example}.")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+        digits = parts.netloc.rpartition(":")[2]
+        # Older Pythons let int() read '+80' or non-ASCII digits as a port; requests would not.
+        if port is not None and not (digits.isascii() and digits.isdigit()):
+            raise ValueError(digits)
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number from 0 to 65535
+        raise ConfigurationError(
+            f"{what} has an invalid host or port: give a URL {example}, with a port from 1 to 65535 if any."
+        ) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"{what} must be an absolute http(s) URL such as 'https://api.mypurecloud.com'.")
+        raise ConfigurationError(f"{what} must be an absolute http(s) URL {example}.")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConfigurationError(f"{what} must not contain credentials, a query or a fragment.")
+    if port == 0:
+        raise ConfigurationError(f"{what} has port 0: give a port from 1 to 65535, or none for the default.")
+    if not _valid_host(parts.hostname):
+        raise ConfigurationError(
+            f"{what} has an invalid host name {parts.hostname!r}: use letters, digits, '-' and '.' "
+            "(or an IP address), for example 'api.mypurecloud.com'."
+        )
+    if parts.path.rstrip("/").lower().endswith("/api/v2"):
+        raise ConfigurationError(
+            f"{what} ends in /api/v2: drop it and give the base URL only ({example}). "
+            "Request paths already start with /api/v2, so it would appear twice."
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"{what} uses plain http to {parts.hostname}; use https (plain http is allowed only for "
             "loopback addresses such as 127.0.0.1, for local emulators)."
         )
     return raw.rstrip("/")
+
+
+def _valid_host(host: str) -> bool:
+    """True for an IP address or a DNS name (internationalized names in their IDNA form)."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.lower().rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def is_loopback(host: str) -> bool:

@@ -1,9 +1,8 @@
-"""Credentials and configuration: ClientCredentials, AccessToken, from_env and .env files."""
+"""Credentials: ClientCredentials and AccessToken (from_env and .env files: test_config.py)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -14,35 +13,11 @@ from genesys_auth_adapter import (
     GenesysAuth,
     IssuedToken,
     TokenRequestError,
-    from_env,
+    session,
 )
+from genesys_auth_adapter.emulator import Emulator
 
 from .helpers import CLIENT_ID, CLIENT_SECRET
-
-ENV_NAMES = (
-    "GENESYS_CLIENT_ID",
-    "GENESYS_CLIENT_SECRET",
-    "GENESYS_REGION",
-    "GENESYS_ENV",
-    "GENESYS_LOGIN_URL",
-    "GENESYS_API_URL",
-)
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No GENESYS_* variable in os.environ, and an empty working directory (no stray .env)."""
-    for name in ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
-    return workdir
-
-
-def write_env(path: Path, **values: str) -> Path:
-    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
-    return path
 
 
 def test_client_credentials_resolve_the_region_urls() -> None:
@@ -108,116 +83,6 @@ def test_no_region_and_no_api_url_is_a_configuration_error() -> None:
         ClientCredentials(CLIENT_ID, CLIENT_SECRET)
 
 
-def test_from_env_reads_an_explicit_environ(clean_env: Path) -> None:
-    """Pins: from_env(environ) reads the given mapping, not os.environ."""
-    creds = from_env(
-        {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET, "GENESYS_REGION": "usw2.pure.cloud"},
-        use_dotenv=False,
-    )
-    assert (creds.client_id, creds.client_secret) == (CLIENT_ID, CLIENT_SECRET)
-    assert creds.api_url == "https://api.usw2.pure.cloud"
-    assert creds.login_url == "https://login.usw2.pure.cloud"
-
-
-def test_genesys_env_is_an_alias_for_the_region(clean_env: Path) -> None:
-    """Pins: GENESYS_ENV works in place of GENESYS_REGION; GENESYS_REGION wins when both are set."""
-    base = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET}
-    assert from_env({**base, "GENESYS_ENV": "mypurecloud.jp"}).api_url == "https://api.mypurecloud.jp"
-    both = {**base, "GENESYS_ENV": "mypurecloud.jp", "GENESYS_REGION": "eu-central-1"}
-    assert from_env(both).api_url == "https://api.mypurecloud.de"
-
-
-def test_from_env_takes_api_and_login_urls(clean_env: Path) -> None:
-    """Pins: GENESYS_API_URL / GENESYS_LOGIN_URL replace the region (the local emulator)."""
-    creds = from_env(
-        {
-            "GENESYS_CLIENT_ID": CLIENT_ID,
-            "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
-            "GENESYS_API_URL": "http://127.0.0.1:8080",
-            "GENESYS_LOGIN_URL": "http://127.0.0.1:8080/login",
-        }
-    )
-    assert (creds.api_url, creds.login_url) == ("http://127.0.0.1:8080", "http://127.0.0.1:8080/login")
-
-
-def test_from_env_reads_a_dotenv_path(clean_env: Path, tmp_path: Path) -> None:
-    """Pins: dotenv_path= is read, and not loaded into os.environ."""
-    path = write_env(
-        tmp_path / "genesys.env",
-        GENESYS_CLIENT_ID=CLIENT_ID,
-        GENESYS_CLIENT_SECRET=CLIENT_SECRET,
-        GENESYS_REGION="ap-south-1",
-    )
-    creds = from_env({}, dotenv_path=str(path))
-    assert (creds.client_id, creds.client_secret, creds.api_url) == (
-        CLIENT_ID,
-        CLIENT_SECRET,
-        "https://api.aps1.pure.cloud",
-    )
-    assert "GENESYS_CLIENT_SECRET" not in os.environ
-
-
-def test_from_env_finds_the_dotenv_of_the_working_directory(clean_env: Path) -> None:
-    """Pins: with no dotenv_path, the .env in the working directory is used."""
-    write_env(clean_env / ".env", GENESYS_CLIENT_ID=CLIENT_ID, GENESYS_CLIENT_SECRET=CLIENT_SECRET, GENESYS_ENV="cac1")
-    with pytest.raises(ConfigurationError):  # 'cac1' is no region: proves the file was read
-        from_env()
-    write_env(
-        clean_env / ".env", GENESYS_CLIENT_ID=CLIENT_ID, GENESYS_CLIENT_SECRET=CLIENT_SECRET, GENESYS_ENV="ca-central-1"
-    )
-    assert from_env().api_url == "https://api.cac1.pure.cloud"
-
-
-def test_the_real_environment_wins_over_dotenv(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pins: a variable set in the environment is never overridden by the .env file; a blank one is."""
-    write_env(
-        clean_env / ".env",
-        GENESYS_CLIENT_ID="file-id",
-        GENESYS_CLIENT_SECRET="file-secret",
-        GENESYS_REGION="eu-west-2",
-    )
-    monkeypatch.setenv("GENESYS_CLIENT_ID", "env-id")
-    monkeypatch.setenv("GENESYS_REGION", "eu-central-2")
-    monkeypatch.setenv("GENESYS_CLIENT_SECRET", "   ")
-    creds = from_env()
-    assert creds.client_id == "env-id"
-    assert creds.api_url == "https://api.euc2.pure.cloud"
-    assert creds.client_secret == "file-secret"
-
-
-def test_missing_and_blank_variables_are_named_in_one_error(clean_env: Path) -> None:
-    """Pins: the user fixes every missing setting in one go, not one per run."""
-    with pytest.raises(ConfigurationError) as caught:
-        from_env({"GENESYS_CLIENT_ID": "   ", "GENESYS_REGION": ""})
-    message = str(caught.value)
-    assert "GENESYS_CLIENT_ID" in message
-    assert "GENESYS_CLIENT_SECRET" in message
-    assert "GENESYS_REGION" in message
-
-
-def test_a_configuration_error_never_quotes_the_secret(clean_env: Path) -> None:
-    """Pins: the secret is not echoed when other settings are missing."""
-    with pytest.raises(ConfigurationError) as caught:
-        from_env({"GENESYS_CLIENT_SECRET": CLIENT_SECRET})
-    assert CLIENT_SECRET not in str(caught.value)
-    assert "GENESYS_CLIENT_ID" in str(caught.value)
-
-
-def test_a_missing_dotenv_path_is_an_error(clean_env: Path, tmp_path: Path) -> None:
-    """Pins: a typo in dotenv_path is reported, not silently ignored."""
-    with pytest.raises(ConfigurationError, match="does not exist"):
-        from_env({}, dotenv_path=str(tmp_path / "nope.env"))
-
-
-def test_use_dotenv_false_ignores_the_dotenv_file(clean_env: Path) -> None:
-    """Pins: use_dotenv=False reads the environment only."""
-    write_env(
-        clean_env / ".env", GENESYS_CLIENT_ID=CLIENT_ID, GENESYS_CLIENT_SECRET=CLIENT_SECRET, GENESYS_ENV="us-east-1"
-    )
-    with pytest.raises(ConfigurationError, match="GENESYS_CLIENT_ID"):
-        from_env(use_dotenv=False)
-
-
 def test_access_token_without_refresh_starts_with_the_given_token() -> None:
     """Pins: the given token is used first; once rejected, the error says how to supply a refresh."""
     source = AccessToken("given-token", "us-east-1", expires_in=120.0)
@@ -263,3 +128,77 @@ def test_access_token_repr_has_no_token_and_validates_inputs() -> None:
         AccessToken("  ", "us-east-1")
     with pytest.raises(ConfigurationError):
         AccessToken("t", "us-east-1", refresh="not callable")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "client_id", "client_secret"),
+    [
+        ("client_id", "clïent-4711", CLIENT_SECRET),  # Latin-1: requests would send other bytes
+        ("client_id", "client-€-4711", CLIENT_SECRET),  # beyond Latin-1: a UnicodeEncodeError today
+        ("client_id", "client\x00id", CLIENT_SECRET),
+        ("client_secret", CLIENT_ID, "s3cr3t-ünïcode"),
+        ("client_secret", CLIENT_ID, "s3cr3t-€-Ω"),
+        ("client_secret", CLIENT_ID, "s3cr3t\tpart"),
+        ("client_secret", CLIENT_ID, "s3cr3t\x7fpart"),
+    ],
+)
+def test_a_client_id_or_secret_basic_auth_cannot_carry_is_refused_naming_the_field(
+    field: str, client_id: str, client_secret: str
+) -> None:
+    """Pins: a UnicodeEncodeError from deep inside requests (or Latin-1 bytes Genesys never issued)."""
+    with pytest.raises(ConfigurationError) as caught:
+        ClientCredentials(client_id, client_secret, "us-east-1")
+    message = str(caught.value)
+    assert message.startswith(field) and "printable ASCII" in message
+    for value in (client_id, client_secret):
+        assert value not in message
+
+
+def test_a_colon_is_refused_in_the_client_id_but_allowed_in_the_secret() -> None:
+    """Pins: Basic auth splitting 'id:part' at the first colon, so the server sees another client id."""
+    with pytest.raises(ConfigurationError) as caught:
+        ClientCredentials("client:4711", CLIENT_SECRET, "us-east-1")
+    assert str(caught.value).startswith("client_id contains ':'")
+    assert "client:4711" not in str(caught.value)
+    creds = ClientCredentials(CLIENT_ID, "se:cr et", "us-east-1")
+    assert creds.client_secret == "se:cr et"
+
+
+@pytest.mark.parametrize("token", ["tökén", "tok€n", "tok\x00en"])
+def test_a_non_ascii_access_token_is_a_configuration_error(token: str) -> None:
+    """Pins: a header value http.client cannot encode (or encodes as Latin-1) reaching requests."""
+    with pytest.raises(ConfigurationError) as caught:
+        AccessToken(token, "us-east-1")
+    assert token not in str(caught.value)
+
+
+def test_a_refresh_returning_a_non_ascii_token_fails_the_request_with_a_token_error(
+    genesys_emulator_factory: Callable[..., Emulator],
+) -> None:
+    """Pins: a UnicodeEncodeError from http.client when the re-send carries the refreshed token."""
+    emu = genesys_emulator_factory()
+    calls: list[int] = []
+
+    def refresh() -> str:
+        calls.append(1)
+        return "tok€n-from-the-vault"
+
+    source = AccessToken("unknown-to-the-emulator", api_url=emu.api_url, refresh=refresh)
+    with session(source, timeout=(5.0, 15.0)) as s, pytest.raises(TokenRequestError) as caught:
+        s.get("/api/v2/users/me")
+    assert calls == [1]  # the 401 was answered by asking the callback once
+    assert "unusable token" in str(caught.value)
+    assert "vault" not in str(caught.value)
+    assert [r["path"] for r in emu.requests()] == ["/api/v2/users/me"]  # the bad token was never sent
+
+
+def test_bad_urls_fail_when_the_credentials_are_made() -> None:
+    """Pins: a port out of range, a blank in a host or a doubled /api/v2 surfacing only at the first request."""
+    with pytest.raises(ConfigurationError, match=r"^api_url ends in /api/v2"):
+        ClientCredentials(CLIENT_ID, CLIENT_SECRET, api_url="https://api.mypurecloud.com/api/v2/")
+    with pytest.raises(ConfigurationError, match=r"^login_url has an invalid host or port"):
+        ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1", login_url="https://login.mypurecloud.com:99999")
+    with pytest.raises(ConfigurationError, match=r"^api_url contains a blank"):
+        AccessToken("token", api_url="https://api.mypure cloud.com")
+    with pytest.raises(ConfigurationError, match=r"^api_url has port 0"):
+        AccessToken("token", api_url="https://gateway.example.com:0/genesys")

@@ -77,6 +77,12 @@ def test_an_unknown_region_error_lists_every_valid_name(value: str) -> None:
         ("http://localhost:9000", "http://localhost:9000"),
         ("http://[::1]:9000", "http://[::1]:9000"),
         ("http://127.5.6.7", "http://127.5.6.7"),
+        ("https://api.mypurecloud.com:443/", "https://api.mypurecloud.com:443"),
+        ("https://gateway.example.com:65535/api/v2-proxy", "https://gateway.example.com:65535/api/v2-proxy"),
+        ("https://gateway.example.com/api/v2/genesys", "https://gateway.example.com/api/v2/genesys"),
+        ("https://internal_proxy.corp.example", "https://internal_proxy.corp.example"),
+        ("https://api.bücher.example", "https://api.bücher.example"),
+        ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
     ],
 )
 def test_normalize_base_url_accepts_https_and_loopback_http(url: str, expected: str) -> None:
@@ -137,3 +143,48 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 def test_login_url_is_derived_by_replacing_the_api_label(api_url: str, login_url: str | None) -> None:
     """Pins the official SDK's rule: the login host is the API host with 'api.' replaced by 'login.'."""
     assert login_url_for(api_url) == login_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.mypurecloud.com/api/v2",
+        "https://api.mypurecloud.com/api/v2/",
+        "https://api.mypurecloud.com/API/V2",
+        "https://gateway.example.com/genesys/api/v2//",
+    ],
+)
+def test_an_api_url_ending_in_api_v2_says_to_drop_it(url: str) -> None:
+    """Pins: requests going to /api/v2/api/v2/... and failing with 404s far from the cause."""
+    with pytest.raises(ConfigurationError) as caught:
+        normalize_base_url(url, what="api_url")
+    assert "api_url ends in /api/v2: drop it" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("https://api.x.com:99999", "invalid host or port"),
+        ("https://api.x.com:65536", "invalid host or port"),
+        ("https://api.x.com:0", "port 0"),
+        ("https://api.x.com:https", "invalid host or port"),
+        ("https://api.x.com:+443", "invalid host or port"),
+        ("https://api.x.com:٤٤٣", "invalid host or port"),
+        ("http://[::1:8080/", "invalid host or port"),
+        ("https://api.x .com", "a blank or a control character"),
+        ("https://api.mypure\ncloud.com", "a blank or a control character"),
+        ("https://api.mypurecloud.com/gen\tesys", "a blank or a control character"),
+        ("https://api.x\u00a0.com", "a blank or a control character"),
+        ("https://api.x!.com", "invalid host name 'api.x!.com'"),
+        ("https://api.x%2e.com", "invalid host name"),
+        ("https://api..x.com", "invalid host name"),
+        ("https://-api.x.com", "invalid host name"),
+        ("https://" + "a" * 64 + ".example.com", "invalid host name"),
+    ],
+)
+def test_a_bad_port_or_host_is_refused_when_the_url_is_given(url: str, complaint: str) -> None:
+    """Pins: a bad port or host passing configuration and failing later, inside the first request."""
+    with pytest.raises(ConfigurationError) as caught:
+        normalize_base_url(url, what="login_url")
+    message = str(caught.value)
+    assert message.startswith("login_url") and complaint in message
