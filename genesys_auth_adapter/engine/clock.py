@@ -79,6 +79,12 @@ class ManualClock:
         with self._lock:
             self._wall += seconds
 
+    def __getstate__(self) -> dict[str, float]:
+        return {"wall": self._wall, "monotonic": self._monotonic}
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        self.__init__(**state)  # type: ignore[misc]  # a fresh lock; the readings carry over
+
     def __repr__(self) -> str:
         return f"ManualClock(wall={self._wall!r}, monotonic={self._monotonic!r})"
 

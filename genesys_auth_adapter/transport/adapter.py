@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, Union, cast
 
@@ -138,16 +137,6 @@ class GenesysAdapter(HTTPAdapter):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # type: ignore[misc]  # requests' stubs omit it
         fork_safety.register(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> GenesysAdapter:
-        # The copy shares the auth (and so the token), as two adapters mounted with one auth do;
-        # its connection pools are its own.
-        shared = ("auth", "_transport")
-        state = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__getstate__().items()}
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        clone.__setstate__(state)
-        return clone
 
     def __repr__(self) -> str:
         return f"GenesysAdapter({self.auth!r})"

@@ -194,9 +194,15 @@ class GenesysAuth(AuthBase):
             reset_session_pools(self.login.http)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # An equivalent auth for another process or a copy: same credentials and settings, its own
-        # token manager (the secret travels inside the pickle, as with the credentials themselves).
+        # An equivalent auth for another process: same credentials and settings, its own token
+        # manager (the secret travels inside the pickle, as with the credentials themselves).
         return _restore, (type(self), self.credentials, self._options)
+
+    def __copy__(self) -> GenesysAuth:
+        return self  # a handle on one token: copies of sessions and adapters share it
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GenesysAuth:
+        return self
 
     def __repr__(self) -> str:
         return f"GenesysAuth({self.credentials!r})"

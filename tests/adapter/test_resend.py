@@ -18,9 +18,12 @@ from genesys_auth_adapter import (
     GenesysAuth,
     IssuedToken,
     ManualClock,
+    RetryPolicy,
     TokenRequestError,
     TokenWaitTimeout,
     UnreplayableBodyError,
+    attempts,
+    retry_policy,
 )
 from genesys_auth_adapter.transport.login import LoginClient
 
@@ -348,31 +351,87 @@ def test_waiting_too_long_for_another_threads_token_raises_token_wait_timeout() 
     assert auth.header() == "Bearer slow-token"
 
 
-def test_concurrent_401s_share_one_new_token(client: Client) -> None:
-    """Pins: 16 threads (each with its own session, one shared auth) hit by 401s cause one re-authentication."""
+def test_concurrent_401s_share_one_new_token(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pins: 16 threads (each with its own session, one shared auth) hit by 401s cause one re-authentication.
+
+    The threads truly overlap: every request with the first token is held at a barrier until all 16
+    were sent, and the replacement token request is held until all 16 threads asked for a new token.
+    Without single flight each of them would make its own token request.
+    """
+    threads = 16
+    sent_with_old_token = threading.Barrier(threads, timeout=5)
+    asked = threading.Condition()
+    asked_count = [0]
+    rejected = client.auth.manager.rejected
+
+    def counting_rejected(header: str) -> Any:
+        with asked:
+            asked_count[0] += 1
+            asked.notify_all()
+        return rejected(header)
+
+    monkeypatch.setattr(client.auth.manager, "rejected", counting_rejected)
 
     def users_me(request: requests_mock.Request, context: requests_mock.Context) -> dict[str, Any]:
-        context.status_code = 401 if request.headers.get("Authorization") == "Bearer token-1" else 200
+        if request.headers.get("Authorization") == "Bearer token-1":
+            sent_with_old_token.wait()
+            context.status_code = 401
         return {}
 
+    issued: list[str] = []
+
+    def token(request: requests_mock.Request, context: requests_mock.Context) -> dict[str, Any]:
+        if issued:  # the replacement: wait (bounded) until every thread has asked for one
+            with asked:
+                asked.wait_for(lambda: asked_count[0] >= threads, timeout=5)
+        issued.append(f"token-{len(issued) + 1}")
+        return {"access_token": issued[-1], "token_type": "bearer", "expires_in": 3600}
+
+    client.mock.register_uri("POST", TOKEN_URL, json=token)
     client.mock.register_uri("GET", USERS_ME, json=users_me)
-    clients = [make_client(client.mode, client.auth, client.mock) for _ in range(16)]
+    clients = [make_client(client.mode, client.auth, client.mock) for _ in range(threads)]
+    client.auth.header()  # the first token, before the threads start
     statuses_seen: list[int] = []
     errors: list[BaseException] = []
-    start = threading.Barrier(len(clients))
+    start = threading.Barrier(threads, timeout=5)
 
     def run(each: Client) -> None:
         try:
-            start.wait(5)
+            start.wait()
             statuses_seen.append(each.get(USERS_ME).status_code)
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(each,), daemon=True) for each in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
+    workers = [threading.Thread(target=run, args=(each,), daemon=True) for each in clients]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(15)
     assert errors == []
-    assert statuses_seen == [200] * len(clients)
-    assert len(client.token_calls()) == 2
+    assert statuses_seen == [200] * threads
+    assert asked_count[0] == threads
+    assert issued == ["token-1", "token-2"]
+
+
+def test_a_401_is_answered_once_per_request_across_retries(auth: GenesysAuth, mock: RecordingMock) -> None:
+    """Pins: a GET answered 401, 503, 401, 200 was sent four times and fetched two new tokens; the
+    second 401 (after one re-send and a retry) now reaches the caller."""
+    client = make_client("adapter", auth, mock)
+    mock.register_uri("GET", USERS_ME, statuses(401, 503, 401, 200))
+    with retry_policy(RetryPolicy(backoff=0.0)):
+        response = client.get(USERS_ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "bad.credentials"
+    assert len(client.api_calls()) == 3
+    assert len(client.token_calls()) == 2  # the first token and one replacement
+    assert attempts(response) == 3
+
+
+def test_attempts_counts_the_resend(client: Client) -> None:
+    """Pins: ``attempts(r)`` counts every send, the 401 re-send included, on both paths."""
+    client.mock.register_uri("GET", USERS_ME, statuses(401, 200))
+    response = client.get(USERS_ME)
+    assert response.status_code == 200
+    assert attempts(response) == 2
+    client.mock.register_uri("GET", USERS_ME, json={"id": "me"})
+    assert attempts(client.get(USERS_ME)) == 1

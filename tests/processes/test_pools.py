@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from genesys_auth_adapter import ApiError, GenesysAuth, RetryExhaustedError, session
+from genesys_auth_adapter import ApiError, GenesysAuth, RetryExhaustedError, from_env, session
 from genesys_auth_adapter.emulator import Emulator
 
 from . import workers
@@ -52,9 +52,9 @@ def test_retries_running_out_in_a_process_pool_executor_is_not_a_broken_pool(emu
 
 def test_a_session_pickled_to_a_spawned_worker_works_there(emu: Emulator) -> None:
     """Pins: a GenesysSession used to unpickle without base_url and fail on its first request."""
-    with session(workers_credentials(emu), timeout=(5.0, 15.0)) as s:
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            result: dict[str, Any] = pool.apply(workers.use_session, (s,))
+    spawn = multiprocessing.get_context("spawn")
+    with session(from_env(emu.env(), use_dotenv=False), timeout=(5.0, 15.0)) as s, spawn.Pool(1) as pool:
+        result: dict[str, Any] = pool.apply(workers.use_session, (s,))
     assert result["status"] == 200
     assert result["base_url"] == emu.api_url
     assert result["url"] == emu.api_url + "/api/v2/users/me"
@@ -64,7 +64,7 @@ def test_a_session_pickled_to_a_spawned_worker_works_there(emu: Emulator) -> Non
 
 def test_an_auth_pickled_to_a_spawned_worker_gets_its_own_token(emu: Emulator) -> None:
     """Pins: a GenesysAuth pickles to an equivalent auth (same credentials), with no token inside."""
-    auth = GenesysAuth(workers_credentials(emu))
+    auth = GenesysAuth(from_env(emu.env(), use_dotenv=False))
     parent_header = auth.header()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         status = pool.apply(workers.use_auth, (auth, emu.api_url + "/api/v2/users/me"))
@@ -72,9 +72,3 @@ def test_an_auth_pickled_to_a_spawned_worker_gets_its_own_token(emu: Emulator) -
     assert emu.counters()["token_requests"] == 2  # the parent's and the worker's own
     assert auth.header() == parent_header  # the parent's token is untouched
     auth.close()
-
-
-def workers_credentials(emu: Emulator) -> Any:
-    from genesys_auth_adapter import from_env
-
-    return from_env(emu.env(), use_dotenv=False)

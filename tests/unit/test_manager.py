@@ -300,3 +300,100 @@ def test_a_waiter_does_not_inherit_a_failed_quick_refresh(clock: ManualClock, fl
     rejected.join(5)
     assert results == ["Bearer token-1"]
     assert (len(quick_calls), full.calls) == (1, 1)
+
+
+class InterruptingClock(ManualClock):
+    """A manual clock whose next wall reading raises KeyboardInterrupt (Ctrl-C at the worst moment)."""
+
+    interrupt_next = False
+
+    def wall(self) -> float:
+        if self.interrupt_next:
+            self.interrupt_next = False
+            raise KeyboardInterrupt
+        return super().wall()
+
+
+def test_an_interrupt_as_a_token_request_starts_does_not_wedge_the_flight() -> None:
+    """Pins: KeyboardInterrupt between registering a flight and the fetch left the flight registered
+    forever: every later caller waited for it and failed with WaitTimeout."""
+    clock = InterruptingClock()
+    fetch = FakeFetch(clock)
+    manager = TokenManager(fetch, clock=clock, wait_timeout=0.2)
+    clock.interrupt_next = True
+    with pytest.raises(KeyboardInterrupt):
+        manager.header()
+    assert manager.header() == "Bearer token-1"
+    assert fetch.calls == 1
+
+
+def test_an_interrupt_during_the_fetch_releases_the_flight(clock: ManualClock, fetch: FakeFetch) -> None:
+    manager = TokenManager(fetch, clock=clock, wait_timeout=0.2)
+    fetch.error = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        manager.header()
+    fetch.error = None
+    assert manager.header() == "Bearer token-2"
+
+
+def test_a_waiter_does_not_inherit_the_leaders_interrupt(clock: ManualClock, flight_waiters: WaiterCount) -> None:
+    """Pins: a KeyboardInterrupt in the leading thread used to be re-raised in every waiting thread."""
+    started = threading.Event()
+    calls: list[int] = []
+
+    def fetch() -> IssuedToken:
+        calls.append(1)
+        if len(calls) == 1:  # the leader: interrupted once this thread's waiter is provably waiting
+            started.set()
+            assert flight_waiters.wait_for(1)
+            raise KeyboardInterrupt
+        return IssuedToken(f"token-{len(calls)}", expires_in=300.0)
+
+    manager = TokenManager(fetch, clock=clock)
+    leader_saw: list[BaseException] = []
+
+    def lead() -> None:
+        try:
+            manager.header()
+        except BaseException as exc:
+            leader_saw.append(exc)
+
+    leader = threading.Thread(target=lead, daemon=True)
+    leader.start()
+    assert started.wait(5)
+    # A second thread joins the leader's flight, sees it interrupted, and leads a flight of its own
+    # (not the main thread: an inherited KeyboardInterrupt there would stop the test run).
+    assert run_in_threads(1, manager.header) == ["Bearer token-2"]
+    leader.join(5)
+    assert [type(e) for e in leader_saw] == [KeyboardInterrupt]
+    assert len(calls) == 2
+
+
+def test_a_failed_refresh_ahead_of_expiry_warns_once_per_token(
+    clock: ManualClock, fetch: FakeFetch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pins: a token with a lifetime and no way to refresh it (AccessToken without refresh=) logged a
+    warning every few seconds from the refresh margin to expiry."""
+    caplog.set_level(logging.DEBUG, logger=TOKEN_LOGGER)
+    manager = TokenManager(fetch, clock=clock)
+    manager.header()
+    fetch.error = FetchFailed("no refresh callback")
+    clock.advance(271.0)  # stale: refresh_at 270 s, expiry 300 s
+    for _ in range(5):
+        assert manager.header() == "Bearer token-1"
+        clock.advance(STALE_RETRY_DELAY)
+    assert fetch.calls == 6  # it still tries, every STALE_RETRY_DELAY
+    warnings = [r for r in caplog.records if r.name == TOKEN_LOGGER and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "s left" in warnings[0].getMessage()
+    # A new token that also cannot be refreshed gets its own single warning.
+    clock.advance(10.0)
+    fetch.error = None
+    assert manager.header() == "Bearer token-7"
+    fetch.error = FetchFailed("no refresh callback")
+    clock.advance(271.0)
+    manager.header()
+    clock.advance(STALE_RETRY_DELAY)
+    manager.header()
+    warnings = [r for r in caplog.records if r.name == TOKEN_LOGGER and r.levelno == logging.WARNING]
+    assert len(warnings) == 2

@@ -1,0 +1,141 @@
+"""Redirect hops carry the token only inside the API base, with a path-prefixed base (a gateway).
+
+requests drops ``Authorization`` on a redirect only when the host changes; these hops stay on the
+same host and leave the ``/genesys`` prefix, so only the library's own scope check keeps the token
+off them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+from genesys_auth_adapter import ClientCredentials, GenesysAdapter, GenesysAuth, session
+
+
+@dataclass
+class Gateway:
+    """A gateway on 127.0.0.1 that serves Genesys under ``/genesys`` and other tenants beside it."""
+
+    url: str
+    seen: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization) per request
+    tokens: list[str] = field(default_factory=list)
+
+    def auth_at(self, path: str) -> list[str | None]:
+        return [auth for seen_path, auth in self.seen if seen_path == path]
+
+
+def serve(gateway: Gateway, handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], dict[str, Any]]:
+    path = handler.path
+    auth = handler.headers.get("Authorization")
+    if path == "/login/oauth/token":
+        token = f"token-{len(gateway.tokens) + 1}"
+        gateway.tokens.append(token)
+        return 200, {}, {"access_token": token, "token_type": "bearer", "expires_in": 3600}
+    gateway.seen.append((path, auth))
+    if path == "/genesys/api/v2/away":  # same host, out of the prefix
+        return 302, {"Location": "/other-tenant/landing"}, {}
+    if path == "/genesys/api/v2/away-absolute":
+        return 302, {"Location": gateway.url + "/other-tenant/landing"}, {}
+    if path == "/genesys/api/v2/inside":
+        return 302, {"Location": "/genesys/api/v2/landing"}, {}
+    if path == "/genesys/api/v2/rejects-first-token":
+        if auth == "Bearer token-1":
+            return 401, {}, {"code": "bad.credentials", "status": 401, "message": "Invalid login credentials."}
+        return 302, {"Location": "/other-tenant/landing"}, {}
+    return 200, {}, {"path": path}
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    state = Gateway(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            status, headers, body = serve(state, self)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {**headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def credentials(gateway: Gateway) -> ClientCredentials:
+    return ClientCredentials("client", "secret", api_url=gateway.url + "/genesys", login_url=gateway.url + "/login")
+
+
+def get(mode: str, gateway: Gateway, path: str) -> requests.Response:
+    """GET through one of the ways to use the library."""
+    creds = credentials(gateway)
+    if mode == "auth":
+        return requests.get(creds.api_url + path, auth=GenesysAuth(creds), timeout=10)
+    if mode == "wide-mount":  # the adapter mounted on the whole host: the hops reach it too
+        s = requests.Session()
+        s.mount(gateway.url + "/", GenesysAdapter(GenesysAuth(creds)))
+        return s.get(creds.api_url + path, timeout=10)
+    with session(creds) as s:
+        return s.get(path, timeout=10)
+
+
+MODES = ["session", "auth", "wide-mount"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("path", ["/api/v2/away", "/api/v2/away-absolute"])
+def test_a_same_host_redirect_out_of_the_api_prefix_carries_no_token(gateway: Gateway, mode: str, path: str) -> None:
+    """Pins: the bearer token went to /other-tenant/... because the host did not change."""
+    response = get(mode, gateway, path)
+    assert response.status_code == 200
+    assert response.json() == {"path": "/other-tenant/landing"}
+    assert gateway.auth_at("/genesys" + path) == ["Bearer token-1"]
+    assert gateway.auth_at("/other-tenant/landing") == [None]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_redirect_inside_the_api_prefix_keeps_the_token(gateway: Gateway, mode: str) -> None:
+    response = get(mode, gateway, "/api/v2/inside")
+    assert response.status_code == 200
+    assert gateway.auth_at("/genesys/api/v2/landing") == ["Bearer token-1"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_resent_request_redirected_out_of_the_prefix_carries_no_token(gateway: Gateway, mode: str) -> None:
+    response = get(mode, gateway, "/api/v2/rejects-first-token")
+    assert response.status_code == 200
+    assert gateway.auth_at("/genesys/api/v2/rejects-first-token") == ["Bearer token-1", "Bearer token-2"]
+    assert gateway.auth_at("/other-tenant/landing") == [None]
+
+
+def test_the_401_stays_in_history_when_the_resent_request_is_redirected(gateway: Gateway) -> None:
+    """Pins: requests rebuilds ``history`` when it follows a redirect, which used to lose the 401."""
+    response = get("session", gateway, "/api/v2/rejects-first-token")
+    assert [r.status_code for r in response.history] == [401, 302]
+    assert response.history[0].json()["code"] == "bad.credentials"
