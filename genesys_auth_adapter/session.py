@@ -12,7 +12,8 @@ from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
 from .transport.login import Timeout
 
-#: Connect and read timeout, in seconds, of a request made without ``timeout=``.
+#: Connect and read timeout, in seconds, of a request made without ``timeout=``. A slow analytics query
+#: gets a minute; ``RetryPolicy().max_time`` still leaves room for a retry after a read timeout (tested).
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 
