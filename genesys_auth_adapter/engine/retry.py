@@ -170,7 +170,7 @@ def _check_seconds(name: str, value: object, *, positive: bool) -> None:
         and value <= threading.TIMEOUT_MAX
     ):
         return
-    allowed = "> 0" if positive else ">= 0"
+    allowed = "> 0 (every wait must end: for a long budget give e.g. 600)" if positive else ">= 0"
     raise ValueError(f"RetryPolicy {name} must be a finite number of seconds {allowed}, not {value!r}")
 
 

@@ -128,7 +128,7 @@ def send_with_retries(
         throttle: Looks at a response the policy would not retry by its status alone and returns
             an :class:`Outcome` marked ``throttled`` when it is a throttle in disguise (the login
             service's 400 "rate limit exceeded"), else None. Not called for 2xx-3xx responses, so
-            API requests (which pass none) pay nothing for it.
+            API requests (which pass None) pay nothing for it.
 
     Returns:
         The final response; its ``genesys_attempts`` attribute says how many sends it took.
