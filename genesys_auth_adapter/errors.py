@@ -92,13 +92,32 @@ class TokenRequestError(GenesysError):
 
     @property
     def is_credential_error(self) -> bool:
-        """True when retrying cannot help: the client id, secret or grant is wrong."""
+        """True when retrying cannot help: the client id, secret or grant is wrong.
+
+        False for the login service's throttle (a 400 ``invalid_request`` "rate limit exceeded"):
+        waiting helps there.
+        """
+        if is_login_throttle(self.error, self.description):
+            return False
         return self.error in _CREDENTIAL_ERRORS or self.status in (400, 401, 403)
 
 
 _CREDENTIAL_ERRORS = frozenset(
     {"invalid_client", "unauthorized_client", "invalid_grant", "unsupported_grant_type", "invalid_request"}
 )
+
+#: How Genesys' login service starts the description of its throttle (matched case-insensitively).
+LOGIN_THROTTLE_PREFIX = "rate limit exceeded"
+
+
+def is_login_throttle(error: str | None, description: str | None) -> bool:
+    """Whether a login error is Genesys' throttle: ``invalid_request`` with "rate limit exceeded; ...".
+
+    The login service sends it as HTTP 400, not 429; every other 400 is final.
+    """
+    return (error or "").strip().lower() == "invalid_request" and (description or "").strip().lower().startswith(
+        LOGIN_THROTTLE_PREFIX
+    )
 
 
 class TokenWaitTimeout(TokenRequestError):

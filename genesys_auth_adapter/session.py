@@ -15,7 +15,8 @@ from .transport.login import Timeout
 from .transport.pools import reset_session_pools
 from .transport.resend import answered_401
 
-#: Connect and read timeout, in seconds, of a request made without ``timeout=``.
+#: Connect and read timeout, in seconds, of a request made without ``timeout=``. A slow analytics query
+#: gets a minute; ``RetryPolicy().max_time`` still leaves room for a retry after a read timeout (tested).
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
 

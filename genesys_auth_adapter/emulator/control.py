@@ -58,9 +58,12 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
 
     Args:
         state: The state to change.
-        spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate"}, "api": {... "paths"},
-            "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}``; every key optional. An absent
-            ``retryAfter`` means the Python method's default (1 for token, none for API); null means none.
+        spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate", "error", "description"},
+            "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}``; every key
+            optional. An absent ``retryAfter`` means the Python method's default (1 for token, none for
+            API); null means none. A token ``status`` of 400 is the login service's throttle
+            (``invalid_request``, "rate limit exceeded; ..."), or the OAuth ``error`` and
+            ``description`` given.
 
     Raises:
         RouteError: With a 400 naming the first bad field; nothing has been changed then.
@@ -114,8 +117,10 @@ def _fault(value: object, name: str, default_status: int, default_retry: int | N
             retry_after_date=bool(value.get("retryAfterDate", False)),
             paths=paths,
             allowed=TOKEN_STATUSES if name == "token" else None,
+            error=value.get("error"),
+            description=value.get("description"),
         )
-    except ValueError as exc:
+    except ValueError as exc:  # the status, or an error/description that needs a 400 or is not text
         raise RouteError(bad_request(str(exc), f"{name}.status")) from None
     return count, fault
 

@@ -220,19 +220,36 @@ class Emulator:
         retry_after: float | None = 1,
         *,
         retry_after_date: bool = False,
+        error: str | None = None,
+        description: str | None = None,
     ) -> None:
         """Makes the next ``n`` ``POST /oauth/token`` requests fail (0 clears a pending fault).
 
+        ``status=400`` is how Genesys' login service throttles: ``{"error": "invalid_request",
+        "description": "rate limit exceeded; ..."}`` (``error_description`` too), with Retry-After
+        unless ``retry_after`` is None. Give ``error`` and ``description`` for any other OAuth error,
+        e.g. ``error="invalid_client"``.
+
         Args:
             n: How many requests fail.
-            status: 429, 500, 502, 503, 504, or ``"drop"`` (read the request, close without answering).
+            status: 400, 429, 500, 502, 503, 504, or ``"drop"`` (read the request, close without answering).
             retry_after: Retry-After seconds (rounded up); None omits the header.
             retry_after_date: Send Retry-After as an HTTP-date in server time.
+            error: The OAuth error of a 400; ``invalid_request`` (the throttle) by default.
+            description: The description of a 400; "rate limit exceeded; ..." by default.
 
         Raises:
-            ValueError: On another status, a negative ``n`` or a negative ``retry_after``.
+            ValueError: On another status, a negative ``n``, a negative ``retry_after``, or an
+                ``error``/``description`` with a status other than 400.
         """
-        fault = make_fault(status, retry_after, retry_after_date=retry_after_date, allowed=TOKEN_STATUSES)
+        fault = make_fault(
+            status,
+            retry_after,
+            retry_after_date=retry_after_date,
+            allowed=TOKEN_STATUSES,
+            error=error,
+            description=description,
+        )
         self._state.set_token_fault(n, fault)
 
     def fail_api_requests(

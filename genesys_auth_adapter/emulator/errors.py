@@ -87,10 +87,14 @@ def server_error(status: int, headers: Iterable[tuple[str, str]] = ()) -> Respon
     return genesys_error(status, code, message, headers=headers)
 
 
-def oauth_error(error: str, description: str, status: int = 400) -> Response:
-    """A login-service error: ``{"error", "description", "error_description"}``."""
+def oauth_error(error: str, description: str, status: int = 400, headers: Iterable[tuple[str, str]] = ()) -> Response:
+    """A login-service error: ``{"error", "description", "error_description"}``.
+
+    Genesys' login service throttles with one of these too: 400 ``invalid_request``, "rate limit
+    exceeded; ...".
+    """
     body = {"error": error, "description": description, "error_description": description}
-    return json_response(status, body)
+    return json_response(status, body, headers)
 
 
 class RouteError(Exception):

@@ -25,8 +25,13 @@ class Clock(Protocol):
         """Block for ``seconds``."""
 
 
+# time.sleep() turns its argument into an absolute deadline, which overflows (OSError, OverflowError)
+# well before threading.TIMEOUT_MAX; half of it is still far beyond any retry budget.
+_LONGEST_SLEEP = threading.TIMEOUT_MAX / 2
+
+
 class SystemClock:
-    """The real clock: ``time.monotonic``, ``time.time`` and ``time.sleep``."""
+    """The real clock: ``time.monotonic``, ``time.time`` and ``time.sleep`` (at most ``TIMEOUT_MAX / 2``)."""
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -35,8 +40,8 @@ class SystemClock:
         return time.time()
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+        if seconds > 0:  # also skips NaN
+            time.sleep(min(seconds, _LONGEST_SLEEP))
 
     def __repr__(self) -> str:
         return "SystemClock()"

@@ -64,8 +64,9 @@ class TokenManager:
         fetch_ahead: FetchToken | None = None,
         initial: IssuedToken | None = None,
     ) -> None:
-        if wait_timeout <= 0:
-            raise ValueError("wait_timeout must be positive")
+        number = isinstance(wait_timeout, (int, float)) and not isinstance(wait_timeout, bool)
+        if not (number and 0 < wait_timeout < float("inf")):  # NaN fails the comparison too
+            raise ValueError(f"wait_timeout must be a finite number of seconds > 0, not {wait_timeout!r}")
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead if fetch_ahead is not None else fetch
         self._clock = clock
@@ -218,7 +219,8 @@ class TokenManager:
                 self._end(mine)
             if not join_running:
                 return None
-            if not flight.done.wait(self._wait_timeout):
+            # Event.wait() raises OverflowError past TIMEOUT_MAX (about 292 years on Linux, 49 days on Windows).
+            if not flight.done.wait(min(self._wait_timeout, threading.TIMEOUT_MAX)):
                 raise WaitTimeout(
                     f"Waited {self._wait_timeout:.0f} s for a token request made by another thread; "
                     "the login service may be slow. Raise wait_timeout or check connectivity."

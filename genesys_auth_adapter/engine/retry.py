@@ -2,7 +2,9 @@
 
 The policy knows nothing of HTTP libraries: an attempt's outcome is described by an
 :class:`Outcome` (a status with its ``Retry-After`` header and body, or a connection failure that
-happened before or possibly after the request was sent). The send loop that applies it lives in
+happened before or possibly after the request was sent). A throttle signalled with another status
+than 429 (Genesys' login service answers 400 ``invalid_request`` "rate limit exceeded") is marked
+``throttled`` by the transport and treated exactly like a 429. The send loop that applies it lives in
 :mod:`genesys_auth_adapter.transport.retrying`, the one retry mechanism for API and token requests.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -37,6 +40,8 @@ class Outcome:
         retry_after: The raw ``Retry-After`` header, if any.
         body: The start of the response body (for Genesys' "Retry the request in [N] seconds").
         detail: A short description for logs and error messages (status, code, correlation id).
+        throttled: The server said "too many requests" with another status than 429 (the login
+            service's 400 "rate limit exceeded"); the policy treats it as a 429.
     """
 
     status: int | None = None
@@ -44,6 +49,12 @@ class Outcome:
     retry_after: str | None = None
     body: str = ""
     detail: str = ""
+    throttled: bool = False
+
+    @property
+    def is_throttle(self) -> bool:
+        """A 429, or a throttle signalled another way."""
+        return self.status == 429 or self.throttled
 
 
 @dataclass(frozen=True)
@@ -52,17 +63,24 @@ class RetryPolicy:
 
     Attributes:
         max_attempts: Sends per request at most, the first included (1 disables retries).
-        max_time: Seconds from the first send after which no retry starts.
+        max_time: Seconds from the first send after which no retry starts (finite, so every wait is
+            bounded). The default leaves room for one retry after a read timeout under the
+            session's default timeouts (10 s connect + 60 s read).
         backoff: Base of the exponential backoff in seconds (attempt n waits up to backoff * 2**(n-1)).
         max_backoff: Cap of one backoff wait, in seconds.
         retry_statuses: Statuses retried for ``methods`` (429 is retried for every method anyway).
         methods: Methods that are safe to send twice: retried after 5xx and after a connection that
             failed once the request was sent.
-        retry_429: Retry 429 for every method (Genesys did not process the request).
+        retry_429: Retry 429 (and other throttles) for every method (Genesys did not process the request).
+
+    Raises:
+        ValueError: A value that is not a number, or out of range (the message names it and says what
+            is allowed). The engine does not import ``requests``, so this is a plain ``ValueError``
+            rather than the library's ``ConfigurationError`` (which also is one).
     """
 
     max_attempts: int = 5
-    max_time: float = 60.0
+    max_time: float = 120.0
     backoff: float = 0.5
     max_backoff: float = 30.0
     retry_statuses: frozenset[int] = field(default=frozenset({502, 503, 504}))
@@ -70,10 +88,14 @@ class RetryPolicy:
     retry_429: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.max_time < 0 or self.backoff < 0 or self.max_backoff < 0:
-            raise ValueError("max_time, backoff and max_backoff must not be negative")
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(
+                f"RetryPolicy max_attempts must be a whole number >= 1 (1 turns retries off), not {attempts!r}"
+            )
+        _check_seconds("max_time", self.max_time, positive=True)
+        _check_seconds("backoff", self.backoff, positive=False)
+        _check_seconds("max_backoff", self.max_backoff, positive=False)
         object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
         object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
 
@@ -88,7 +110,7 @@ class RetryPolicy:
             return True
         if outcome.failure is Failure.MAYBE_SENT:
             return repeatable
-        if outcome.status == 429:
+        if outcome.is_throttle:
             return self.retry_429
         return outcome.status in self.retry_statuses and repeatable
 
@@ -130,11 +152,26 @@ def server_retry_after(outcome: Outcome, server_now: float) -> float | None:
             when = parse_http_date(header)
             if when is not None:
                 return max(0.0, when - server_now)
-    if outcome.status == 429 and outcome.body:
+    if outcome.is_throttle and outcome.body:
         match = _BODY_RETRY_AFTER.search(outcome.body)
         if match:
             return float(match.group(1))
     return None
+
+
+def _check_seconds(name: str, value: object, *, positive: bool) -> None:
+    """Refuse a duration that is not a finite number in range, naming the setting."""
+    # At most threading.TIMEOUT_MAX (which also rules out inf; NaN fails every comparison): a budget
+    # ends up in Event.wait(), which refuses more.
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (value > 0 if positive else value >= 0)
+        and value <= threading.TIMEOUT_MAX
+    ):
+        return
+    allowed = "> 0 (every wait must end: for a long budget give e.g. 600)" if positive else ">= 0"
+    raise ValueError(f"RetryPolicy {name} must be a finite number of seconds {allowed}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -199,7 +236,7 @@ def decide(
         return Decision(retry=False, exhausted=True, reason=f"no attempts left ({policy.max_attempts} allowed)")
     wait = policy.delay(state.attempts, outcome, server_now=server_now, random=random)
     elapsed = now - state.started
-    if elapsed + wait > policy.max_time:
+    if not elapsed + wait <= policy.max_time:  # also stops on a NaN wait, which compares False
         return Decision(
             retry=False,
             exhausted=True,

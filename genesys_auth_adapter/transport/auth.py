@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -90,7 +91,8 @@ class GenesysAuth(AuthBase):
             offset=offset,
         )
         if wait_timeout is None:
-            wait_timeout = self.retry.max_time + _attempt_seconds(timeout) + 5.0
+            # Bounded: a timeout of inf would make every waiting thread's Event.wait() overflow.
+            wait_timeout = min(self.retry.max_time + _attempt_seconds(timeout) + 5.0, threading.TIMEOUT_MAX)
         self._quick_login = self.login.quick()
         initial = getattr(credentials, "initial_token", None)
         self.manager = TokenManager(

@@ -10,11 +10,11 @@ from typing import Any, Optional, Union
 import requests
 
 from ..engine.clock import Clock
-from ..engine.retry import RetryPolicy
+from ..engine.retry import Outcome, RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
-from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError
-from .retrying import attempts, send_with_retries
+from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError, is_login_throttle
+from .retrying import attempts, outcome_of, send_with_retries
 
 _log = logging.getLogger("genesys_auth_adapter.login")
 
@@ -29,8 +29,10 @@ class LoginClient:
     """Sends token requests: the library's own session, a timeout, and the shared retry loop.
 
     Token requests are retried after 429, 5xx and connection failures under the same policy and
-    budget as API requests (a token request is safe to repeat); credential errors are not retried.
-    It runs inside the token manager's single flight, so threads waiting for a token share its waits.
+    budget as API requests (a token request is safe to repeat), and after the login service's own
+    throttle, a 400 ``invalid_request`` "rate limit exceeded; ...", exactly as after a 429. Credential
+    errors and every other 400 are final. It runs inside the token manager's single flight, so
+    threads waiting for a token share its waits.
 
     Args:
         http: The session to send with (never the caller's).
@@ -72,7 +74,8 @@ class LoginClient:
         is shared by every thread that needs a token, so one caller's override must not decide it.
 
         Raises:
-            TokenRequestError: The service could not be reached, or retries ran out.
+            TokenRequestError: The service could not be reached, or retries ran out (the message says
+                when the login service was throttling).
         """
         started = self.clock.monotonic()
 
@@ -99,14 +102,10 @@ class LoginClient:
                 policy=self._policy,
                 clock=self.clock,
                 offset=self.offset,
+                throttle=login_throttle,
             )
         except RetryExhaustedError as exc:
-            raise TokenRequestError(
-                f"Token request failed: {exc}",
-                status=exc.last_status,
-                correlation_id=exc.correlation_id,
-                response=exc.response,
-            ) from exc
+            raise _exhausted(exc, secret=basic[1] if basic else "") from exc
         except requests.RequestException as exc:
             raise TokenRequestError(
                 f"Could not reach the Genesys login service at {url}: {type(exc).__name__}. "
@@ -136,6 +135,59 @@ class LoginClient:
             basic=(client_id, client_secret),
         )
         return parse_token_response(response, secret=client_secret)
+
+
+def login_throttle(response: requests.Response) -> Outcome | None:
+    """The login service's throttle, a 400 ``invalid_request`` "rate limit exceeded; ...", as an Outcome.
+
+    The retry policy treats the outcome like a 429 (``Retry-After`` if any, else backoff); any other
+    response gives None and stays final.
+    """
+    if response.status_code != 400:
+        return None
+    body = _json_object(response)
+    if body is None or _throttle_description(body) is None:
+        return None
+    return outcome_of(response, throttled=True, note="invalid_request: rate limit exceeded")
+
+
+def _throttle_description(body: Mapping[str, Any]) -> str | None:
+    """The description that marks a login error body as the throttle, or None when it is not one."""
+    error = _text(body.get("error"))
+    for key in ("error_description", "description"):
+        description = _text(body.get(key))
+        if is_login_throttle(error, description):
+            return description
+    return None
+
+
+def _exhausted(exc: RetryExhaustedError, *, secret: str) -> TokenRequestError:
+    """The error for a token request whose retries ran out, saying so when the service was throttling."""
+    body = None if exc.response is None else _json_object(exc.response)
+    description = None if body is None else _throttle_description(body)
+    if description is None and exc.last_status != 429:
+        return TokenRequestError(
+            f"Token request failed: {exc}",
+            status=exc.last_status,
+            correlation_id=exc.correlation_id,
+            response=exc.response,
+        )
+    message = (
+        f"Token request failed: the Genesys login service is throttling token requests (HTTP {exc.last_status}, "
+        f"correlation id {exc.correlation_id or '-'}) and the retry budget ran out. Reuse tokens instead of "
+        f"requesting new ones, or allow more time (RetryPolicy max_time). {exc}"
+    )
+    if secret:
+        message = message.replace(secret, "***")
+        description = description.replace(secret, "***") if description else description
+    return TokenRequestError(
+        message,
+        status=exc.last_status,
+        error="invalid_request" if description is not None else None,
+        description=description,
+        correlation_id=exc.correlation_id,
+        response=exc.response,
+    )
 
 
 def parse_token_response(response: requests.Response, *, secret: str = "") -> IssuedToken:
@@ -174,8 +226,11 @@ def parse_token_response(response: requests.Response, *, secret: str = "") -> Is
                 ) from exc
     error = _text(body.get("error")) if body else None
     description = None
+    throttled = False
     if body:
-        description = _text(body.get("error_description")) or _text(body.get("description"))
+        throttled_by = _throttle_description(body)
+        throttled = throttled_by is not None
+        description = throttled_by or _text(body.get("error_description")) or _text(body.get("description"))
         description = description or _text(body.get("message"))
     if body is None:
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
@@ -191,7 +246,9 @@ def parse_token_response(response: requests.Response, *, secret: str = "") -> Is
         message += f": {description}"
     if correlation_id:
         message += f" (correlation id {correlation_id})"
-    if error in ("invalid_client", "unauthorized_client") or response.status_code == 401:
+    if throttled:
+        message += ". The login service is throttling token requests: try again later, and reuse tokens."
+    elif error in ("invalid_client", "unauthorized_client") or response.status_code == 401:
         message += ". Check the client id and secret (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET) and the region."
     if secret:
         message = message.replace(secret, "***")

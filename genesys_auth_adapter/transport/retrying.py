@@ -77,15 +77,26 @@ def classify(exc: BaseException) -> Failure | None:
     return None
 
 
-def outcome_of(response: requests.Response) -> Outcome:
-    """Describe a response for the policy; reads the body only for a 429."""
-    detail = f"HTTP {response.status_code}"
+def outcome_of(response: requests.Response, *, throttled: bool = False, note: str = "") -> Outcome:
+    """Describe a response for the policy; reads the body only for a throttle.
+
+    Args:
+        response: The response.
+        throttled: The response says "too many requests" with another status than 429 (see
+            ``throttle`` of :func:`send_with_retries`); the policy then treats it as a 429.
+        note: Words to add after the status in logs and errors, e.g. the OAuth error.
+    """
+    detail = f"HTTP {response.status_code}" + (f" {note}" if note else "")
     correlation_id = response.headers.get(CORRELATION_HEADER)
     if correlation_id:
         detail += f" (correlation id {correlation_id})"
-    body = response.text[:1000] if response.status_code == 429 else ""
+    body = response.text[:1000] if throttled or response.status_code == 429 else ""
     return Outcome(
-        status=response.status_code, retry_after=response.headers.get("Retry-After"), body=body, detail=detail
+        status=response.status_code,
+        retry_after=response.headers.get("Retry-After"),
+        body=body,
+        detail=detail,
+        throttled=throttled,
     )
 
 
@@ -99,6 +110,7 @@ def send_with_retries(
     offset: ClockOffset,
     can_resend: Callable[[], bool] = lambda: True,
     random: Callable[[], float] = _random.random,
+    throttle: Callable[[requests.Response], Outcome | None] | None = None,
 ) -> requests.Response:
     """Send, and send again while the policy says so.
 
@@ -113,6 +125,10 @@ def send_with_retries(
         can_resend: Called before each retry; False when the body cannot be sent again (the last
             response or error is then given to the caller as it is).
         random: Jitter source.
+        throttle: Looks at a response the policy would not retry by its status alone and returns
+            an :class:`Outcome` marked ``throttled`` when it is a throttle in disguise (the login
+            service's 400 "rate limit exceeded"), else None. Not called for 2xx-3xx responses, so
+            API requests (which pass None) pay nothing for it.
 
     Returns:
         The final response; its ``genesys_attempts`` attribute says how many sends it took.
@@ -129,12 +145,16 @@ def send_with_retries(
         try:
             response = send()
             status = response.status_code
-            if status != 429 and status not in policy.retry_statuses:
-                # Nothing to retry, the common case: no bookkeeping on the hot path.
-                if state is not None:
-                    setattr(response, ATTEMPTS_ATTRIBUTE, state.attempts + 1)
-                return response
-            outcome = outcome_of(response)
+            if status == 429 or status in policy.retry_statuses:
+                outcome = outcome_of(response)
+            else:
+                disguised = throttle(response) if throttle is not None and status >= 400 else None
+                if disguised is None:
+                    # Nothing to retry, the common case: no bookkeeping on the hot path.
+                    if state is not None:
+                        setattr(response, ATTEMPTS_ATTRIBUTE, state.attempts + 1)
+                    return response
+                outcome = disguised
         except requests.RequestException as exc:
             failure = classify(exc)
             if failure is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ import requests
 import requests_mock
 
 from genesys_auth_adapter import ClientCredentials, GenesysAuth, ManualClock, RetryPolicy, TokenRequestError
-from genesys_auth_adapter.transport.login import parse_token_response
+from genesys_auth_adapter.engine.manager import TokenManager
+from genesys_auth_adapter.transport.login import login_throttle, parse_token_response
 
 from .helpers import BASIC_CREDENTIALS, CLIENT_ID, CLIENT_SECRET, LOGIN, TOKEN_URL, http_date, mounted
 
@@ -286,3 +288,198 @@ def test_a_timeout_error_from_a_refresh_callback_is_not_called_a_wait_timeout() 
         auth.token()
     assert not isinstance(caught.value, TokenWaitTimeout)
     assert "vault" in str(caught.value)
+
+
+# The login service's throttle (Genesys sends it as a 400, not a 429).
+
+
+def throttle_body(key: str = "description", text: str = "rate limit exceeded; try later") -> dict[str, str]:
+    return {"error": "invalid_request", key: text}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "throttled"),
+    [
+        (400, throttle_body(), True),
+        (400, throttle_body("error_description"), True),
+        (400, throttle_body(text="Rate Limit Exceeded; slow down"), True),
+        (400, {"error": "invalid_request", "description": "x", "error_description": "rate limit exceeded; y"}, True),
+        (400, {"error": "invalid_request", "description": "grant_type is required"}, False),
+        (400, {"error": "invalid_request", "description": "no rate limit exceeded here"}, False),
+        (400, {"error": "invalid_client", "description": "rate limit exceeded; but the wrong error"}, False),
+        (400, {"error": "unauthorized_client", "description": "nope"}, False),
+        (401, throttle_body(), False),
+        (400, None, False),
+    ],
+)
+def test_the_login_throttle_is_recognised(
+    login_mock: requests_mock.Adapter, status: int, body: dict[str, str] | None, throttled: bool
+) -> None:
+    """Pins: a throttling login service's 400 read as a credential error (and no other 400 read as a throttle)."""
+    kwargs: dict[str, Any] = {"json": body} if body is not None else {"text": "<html>Bad Request</html>"}
+    response = login_answer(login_mock, status_code=status, headers={"ININ-Correlation-Id": "corr-t"}, **kwargs)
+    outcome = login_throttle(response)
+    assert (outcome is not None) is throttled
+    if outcome is not None:
+        assert outcome.throttled and outcome.is_throttle and outcome.status == 400
+        assert "corr-t" in outcome.detail and "rate limit exceeded" in outcome.detail
+
+
+@pytest.mark.parametrize(("retry_after", "waited"), [("3", (3.0, 3.0)), (None, (0.25, 0.5))])
+def test_a_throttling_login_service_is_waited_out(
+    login_mock: requests_mock.Adapter, clock: ManualClock, retry_after: str | None, waited: tuple[float, float]
+) -> None:
+    """Pins: every caller failing at once when the login service throttles with a 400."""
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    login_mock.register_uri(
+        "POST",
+        TOKEN_URL,
+        [
+            {"status_code": 400, "json": throttle_body(), "headers": headers},
+            {"json": {"access_token": "tok-after-throttle", "expires_in": 300}},
+        ],
+    )
+    start = clock.monotonic()
+    token = auth_for(login_mock, clock, retry=RetryPolicy()).token()
+    assert token.access_token == "tok-after-throttle"
+    assert login_mock.call_count == 2
+    assert waited[0] <= clock.monotonic() - start <= waited[1]
+
+
+def test_a_login_throttle_that_outlasts_the_budget_says_so(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: a throttled token request reported as bad credentials once retries run out."""
+    login_mock.register_uri(
+        "POST",
+        TOKEN_URL,
+        [
+            {"status_code": 400, "json": throttle_body("error_description"), "headers": {"ININ-Correlation-Id": c}}
+            for c in ("corr-1", "corr-2", "corr-3")
+        ],
+    )
+    with pytest.raises(TokenRequestError) as caught:
+        auth_for(login_mock, clock, retry=RetryPolicy(max_attempts=3)).token()
+    error = caught.value
+    assert login_mock.call_count == 3
+    assert "throttling token requests" in str(error)
+    assert "correlation id corr-3" in str(error)
+    assert (error.status, error.error, error.correlation_id) == (400, "invalid_request", "corr-3")
+    assert error.description == "rate limit exceeded; try later"
+    assert not error.is_credential_error
+    assert CLIENT_SECRET not in str(error)
+
+
+def test_a_throttle_the_policy_does_not_retry_is_still_no_credential_error(
+    login_mock: requests_mock.Adapter, clock: ManualClock
+) -> None:
+    """Pins: parse_token_response calling the throttle a credential problem (retry_429=False)."""
+    login_mock.register_uri("POST", TOKEN_URL, status_code=400, json=throttle_body())
+    with pytest.raises(TokenRequestError) as caught:
+        auth_for(login_mock, clock, retry=RetryPolicy(retry_429=False)).token()
+    assert login_mock.call_count == 1
+    assert not caught.value.is_credential_error
+    assert "throttling" in str(caught.value)
+    assert "GENESYS_CLIENT_SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": "invalid_client", "description": "Client authentication failed."},
+        {"error": "unauthorized_client", "error_description": "The client may not use this grant."},
+        {"error": "invalid_request", "description": "grant_type is required"},
+        {"error": "invalid_grant", "description": "rate limit exceeded; not from invalid_request"},
+    ],
+)
+def test_every_other_400_is_final(login_mock: requests_mock.Adapter, clock: ManualClock, body: dict[str, str]) -> None:
+    """Pins: a wrong secret retried (and logged) five times instead of failing at once."""
+    login_mock.register_uri("POST", TOKEN_URL, status_code=400, json=body)
+    with pytest.raises(TokenRequestError) as caught:
+        auth_for(login_mock, clock, retry=RetryPolicy()).token()
+    assert login_mock.call_count == 1
+    assert caught.value.is_credential_error
+    assert "throttling" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "credential"),
+    [
+        ("invalid_request", "rate limit exceeded; retry later", False),
+        ("invalid_request", "RATE LIMIT EXCEEDED", False),
+        ("invalid_request", "missing grant_type", True),
+        ("invalid_request", None, True),
+        ("invalid_client", "rate limit exceeded;", True),
+    ],
+)
+def test_is_credential_error_knows_the_throttle(error: str, description: str | None, credential: bool) -> None:
+    """Pins: every 400 (and every invalid_request) counted as a credential error."""
+    exc = TokenRequestError("x", status=400, error=error, description=description)
+    assert exc.is_credential_error is credential
+
+
+# Bounded waits for another thread's token request.
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("bad", [INF, NAN, 0, -1.0, True, "30"])
+def test_wait_timeout_must_be_finite_and_positive(bad: object) -> None:
+    """Pins: wait_timeout=inf accepted, then every waiting thread's Event.wait() raising OverflowError."""
+    creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
+    for make in (lambda: GenesysAuth(creds, wait_timeout=bad), lambda: TokenManager(lambda: None, wait_timeout=bad)):  # type: ignore[arg-type,return-value]
+        with pytest.raises(ValueError) as caught:
+            make()
+        assert "wait_timeout must be a finite number of seconds > 0" in str(caught.value)
+        assert repr(bad) in str(caught.value)
+
+
+def test_the_computed_wait_timeout_never_passes_timeout_max() -> None:
+    """Pins: a huge budget or an unbounded read timeout making every waiting thread raise OverflowError."""
+    creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
+    huge = GenesysAuth(creds, retry=RetryPolicy(max_time=threading.TIMEOUT_MAX))
+    assert huge.manager.wait_timeout == threading.TIMEOUT_MAX
+    assert GenesysAuth(creds, timeout=(5.0, INF)).manager.wait_timeout <= threading.TIMEOUT_MAX
+
+
+def test_a_thread_waiting_under_a_huge_wait_timeout_gets_the_token(
+    login_mock: requests_mock.Adapter, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pins: Event.wait(1e12) raising OverflowError in every thread that waits for another's token request."""
+    leading, waiting = threading.Event(), threading.Event()  # plain events, made before the patch below
+    timeouts: list[float] = []
+
+    class RecordingEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is not None:  # the flight's wait; Thread.start() waits without a timeout
+                timeouts.append(timeout)
+                waiting.set()
+            return super().wait(timeout)
+
+    def slow_token(request: Any, context: Any) -> dict[str, Any]:
+        leading.set()
+        assert waiting.wait(10), "the second thread never waited for this token request"
+        return {"access_token": "shared", "expires_in": 300}
+
+    login_mock.register_uri("POST", TOKEN_URL, json=slow_token)
+    creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
+    monkeypatch.setattr(threading, "Event", RecordingEvent)
+    auth = GenesysAuth(creds, http=mounted(login_mock), clock=clock, wait_timeout=1e12)
+    results: dict[str, object] = {}
+
+    def ask(name: str) -> None:
+        try:
+            results[name] = auth.token().access_token
+        except BaseException as exc:  # reported below, with its type
+            results[name] = exc
+
+    leader = threading.Thread(target=ask, args=("leader",))
+    leader.start()
+    assert leading.wait(10)
+    waiter = threading.Thread(target=ask, args=("waiter",))
+    waiter.start()
+    waiter.join(10)
+    leader.join(10)
+    assert results == {"leader": "shared", "waiter": "shared"}
+    assert timeouts and max(timeouts) <= threading.TIMEOUT_MAX
+    assert login_mock.call_count == 1

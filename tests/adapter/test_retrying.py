@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Iterator
 
@@ -9,10 +10,17 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
-from genesys_auth_adapter import ManualClock, RetryExhaustedError, RetryPolicy, attempts
-from genesys_auth_adapter.engine.retry import Failure
+from genesys_auth_adapter import GenesysAuth, ManualClock, RetryExhaustedError, RetryPolicy, attempts
+from genesys_auth_adapter.engine.retry import Failure, Outcome
 from genesys_auth_adapter.engine.skew import ClockOffset
-from genesys_auth_adapter.transport.retrying import classify, effective_policy, retry_policy, send_with_retries
+from genesys_auth_adapter.session import DEFAULT_TIMEOUT
+from genesys_auth_adapter.transport.retrying import (
+    classify,
+    effective_policy,
+    outcome_of,
+    retry_policy,
+    send_with_retries,
+)
 
 
 def _response(status: int, headers: dict[str, str] | None = None, body: bytes = b"{}") -> requests.Response:
@@ -140,3 +148,88 @@ def test_the_idempotent_methods_are_urllib3s() -> None:
     from genesys_auth_adapter.engine.retry import IDEMPOTENT_METHODS
 
     assert frozenset(Retry.DEFAULT_ALLOWED_METHODS) == IDEMPOTENT_METHODS == RetryPolicy().methods
+
+
+@pytest.mark.parametrize(
+    ("method", "timeout", "policy"),
+    [
+        ("GET", DEFAULT_TIMEOUT, RetryPolicy()),
+        # A token request under GenesysAuth's default timeout (a token request may be repeated).
+        ("POST", inspect.signature(GenesysAuth).parameters["timeout"].default, RetryPolicy().with_methods("POST")),
+    ],
+    ids=["api-get", "token-request"],
+)
+def test_a_read_timeout_under_the_default_timeouts_is_retried(
+    method: str, timeout: tuple[float, float], policy: RetryPolicy
+) -> None:
+    """Pins: the 60 s read timeout using up the whole 60 s budget, so the documented retry never happened."""
+    clock = ManualClock()
+    connect, read = timeout
+    calls = 0
+
+    def send() -> requests.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            clock.advance(connect + read)  # the slowest read timeout: a slow connect, then a silent server
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return _response(200)
+
+    response = send_with_retries(
+        send,
+        method=method,
+        what=lambda: f"{method} /x",
+        policy=policy,
+        clock=clock,
+        offset=ClockOffset(),
+        random=lambda: 0.999,  # the longest first backoff
+    )
+    assert response.status_code == 200
+    assert attempts(response) == 2
+
+
+THROTTLE_BODY = b'{"error": "invalid_request", "description": "rate limit exceeded; slow down"}'
+
+
+def _as_throttle(response: requests.Response) -> Outcome | None:
+    return outcome_of(response, throttled=True) if response.status_code == 400 else None
+
+
+def test_a_throttle_hook_retries_what_it_recognises() -> None:
+    clock = ManualClock()
+    start = clock.monotonic()
+    script = Script(_response(400, {"Retry-After": "2"}, THROTTLE_BODY), _response(200))
+    response = send_with_retries(
+        script,
+        method="POST",
+        what=lambda: "POST /oauth/token",
+        policy=RetryPolicy(),
+        clock=clock,
+        offset=ClockOffset(),
+        throttle=_as_throttle,
+    )
+    assert response.status_code == 200
+    assert script.calls == 2
+    assert clock.monotonic() - start == 2.0
+
+
+def test_without_a_throttle_hook_a_400_is_final_and_successes_never_reach_the_hook() -> None:
+    """Pins: API requests (no hook) retrying a 400, and the hook costing anything on a success."""
+    clock = ManualClock()
+    script = Script(_response(400, {"Retry-After": "2"}, THROTTLE_BODY), _response(200))
+    assert _run(script, clock).status_code == 400
+    assert script.calls == 1
+
+    def never(response: requests.Response) -> Outcome | None:
+        raise AssertionError("the throttle hook was asked about a success")
+
+    ok = send_with_retries(
+        Script(_response(200)),
+        method="POST",
+        what=lambda: "POST /oauth/token",
+        policy=RetryPolicy(),
+        clock=clock,
+        offset=ClockOffset(),
+        throttle=never,
+    )
+    assert ok.status_code == 200

@@ -169,11 +169,54 @@ def test_a_connect_error_is_retried_for_a_post(creds: object, emu: Emulator) -> 
     assert len(clock.sleeps) == 1
 
 
-def test_a_throttled_token_endpoint_gets_one_request_per_retry(emu: Emulator, gsession: GenesysSession) -> None:
-    """Pins: a convoy of token requests from 16 threads while the login service throttles."""
-    emu.fail_token_requests(2, status=429, retry_after=1)
+@pytest.mark.parametrize(
+    ("status", "retry_after"),
+    [(429, 1), (400, 1), (400, None)],
+    ids=["429", "400-rate-limit-exceeded", "400-rate-limit-exceeded-no-retry-after"],
+)
+def test_a_throttled_token_endpoint_gets_one_request_per_retry(
+    emu: Emulator, gsession: GenesysSession, clock: RecordingClock, status: int, retry_after: int | None
+) -> None:
+    """Pins: a convoy of token requests from 16 threads while the login service throttles, and its
+    400 "rate limit exceeded" failing every thread at once as if the credentials were wrong."""
+    emu.fail_token_requests(2, status=status, retry_after=retry_after)
     assert concurrent_gets(gsession, 16, "/api/v2/users/me") == [200] * 16
     assert emu.counters()["token_requests"] == 3  # two throttled, one success: not 16 of each
+    assert len(clock.sleeps) == 2  # one shared wait per throttled answer
+    if retry_after is not None:
+        assert clock.sleeps == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("error", "description"),
+    [
+        ("invalid_client", "Client authentication failed."),
+        ("unauthorized_client", "The client is not authorized for this grant."),
+        ("invalid_request", "The request body must be application/x-www-form-urlencoded."),
+    ],
+)
+def test_other_login_400s_are_not_retried(
+    emu: Emulator, gsession: GenesysSession, error: str, description: str
+) -> None:
+    """Pins: a 400 that is no throttle retried: it cannot get better by waiting."""
+    emu.fail_token_requests(5, status=400, retry_after=1, error=error, description=description)
+    with pytest.raises(TokenRequestError) as caught:
+        gsession.get("/api/v2/users/me")
+    assert (caught.value.status, caught.value.error) == (400, error)
+    assert caught.value.is_credential_error
+    assert emu.counters()["token_requests"] == 1
+
+
+def test_a_login_throttle_that_outlasts_the_budget_is_reported_as_one(emu: Emulator, creds: object) -> None:
+    emu.fail_token_requests(5, status=400, retry_after=None)
+    policy = RetryPolicy(max_attempts=2, backoff=0.01)
+    with session(creds, retry=policy, timeout=TIMEOUT) as s, pytest.raises(TokenRequestError) as caught:
+        s.get("/api/v2/users/me")
+    error = caught.value
+    assert "throttling token requests" in str(error)
+    assert error.correlation_id and f"correlation id {error.correlation_id}" in str(error)
+    assert not error.is_credential_error
+    assert emu.counters()["token_requests"] == 2
 
 
 @pytest.mark.parametrize("status", [503, "drop"])

@@ -64,6 +64,41 @@ def test_token_drop_closes_the_connection_unanswered(genesys_emulator, token_req
     assert genesys_emulator.counters()["token_requests"] == 2
 
 
+@pytest.mark.parametrize("retry_after", [1, None])
+def test_token_400_is_the_login_services_throttle(genesys_emulator, token_request, retry_after):
+    genesys_emulator.fail_token_requests(1, status=400, retry_after=retry_after)
+
+    failed = token_request(genesys_emulator)
+    succeeded = token_request(genesys_emulator)
+
+    assert failed.status_code == 400
+    body = failed.json()
+    assert body["error"] == "invalid_request"
+    assert body["description"].startswith("rate limit exceeded;")
+    assert body["error_description"] == body["description"]
+    assert failed.headers.get("Retry-After") == (None if retry_after is None else "1")
+    assert failed.headers["ININ-Correlation-Id"]
+    assert succeeded.status_code == 200
+    assert genesys_emulator.counters()["faults_injected"] == 1
+
+
+def test_token_400_can_carry_another_oauth_error(genesys_emulator, token_request):
+    genesys_emulator.fail_token_requests(1, status=400, retry_after=None, error="invalid_request", description="No.")
+
+    body = token_request(genesys_emulator).json()
+
+    assert (body["error"], body["description"], body["error_description"]) == ("invalid_request", "No.", "No.")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"status": 429, "error": "invalid_client"}, {"status": "drop", "description": "x"}, {"status": 400, "error": ""}],
+)
+def test_an_oauth_error_needs_a_400(genesys_emulator, kwargs):
+    with pytest.raises(ValueError):
+        genesys_emulator.fail_token_requests(1, **kwargs)
+
+
 @pytest.mark.parametrize(("kind", "status"), [("token", 404), ("token", 501), ("api", 400), ("api", "boom")])
 def test_unsupported_fault_statuses_are_refused(genesys_emulator, kind, status):
     inject = genesys_emulator.fail_token_requests if kind == "token" else genesys_emulator.fail_api_requests

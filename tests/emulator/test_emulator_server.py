@@ -181,6 +181,38 @@ def test_control_faults_document(genesys_emulator, client, token_request):
     assert abs(genesys_emulator.server_time() - time.time() - 30) < 2
 
 
+@pytest.mark.parametrize("retry_after", [2, None])
+def test_control_faults_make_the_login_service_throttle(genesys_emulator, token_request, retry_after):
+    """The login service's throttle: HTTP 400 invalid_request "rate limit exceeded; ...", Retry-After or not."""
+    spec = {"token": {"count": 2, "status": 400, "retryAfter": retry_after}}
+
+    assert requests.post(genesys_emulator.api_url + "/_emulator/faults", json=spec, timeout=TIMEOUT).ok
+
+    responses = [token_request(genesys_emulator) for _ in range(3)]
+    assert [r.status_code for r in responses] == [400, 400, 200]
+    body = responses[0].json()
+    assert body["error"] == "invalid_request"
+    assert body["description"] == body["error_description"]
+    assert body["description"].startswith("rate limit exceeded;")
+    assert responses[0].headers.get("Retry-After") == (None if retry_after is None else str(retry_after))
+    assert genesys_emulator.counters()["faults_injected"] == 2
+
+
+def test_control_faults_give_any_oauth_error(genesys_emulator, token_request):
+    spec = {"token": {"count": 1, "status": 400, "error": "invalid_client", "description": "Client unknown."}}
+
+    assert requests.post(genesys_emulator.api_url + "/_emulator/faults", json=spec, timeout=TIMEOUT).ok
+
+    failed = token_request(genesys_emulator)
+    assert failed.status_code == 400
+    assert failed.json() == {
+        "error": "invalid_client",
+        "description": "Client unknown.",
+        "error_description": "Client unknown.",
+    }
+    assert token_request(genesys_emulator).status_code == 200
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -190,8 +222,23 @@ def test_control_faults_document(genesys_emulator, client, token_request):
         {"rejectAllTokens": "yes"},
         {"whatever": 1},
         [],
+        {"token": {"count": 1, "status": 429, "error": "invalid_client"}},
+        {"token": {"count": 1, "status": 400, "description": 5}},
+        {"token": {"count": 1, "status": 400, "error": " "}},
+        {"api": {"count": 1, "status": 503, "error": "invalid_request"}},
     ],
-    ids=["token-status", "api-count", "delay", "reject", "unknown", "not-object"],
+    ids=[
+        "token-status",
+        "api-count",
+        "delay",
+        "reject",
+        "unknown",
+        "not-object",
+        "error-without-400",
+        "description-not-text",
+        "blank-error",
+        "error-on-api",
+    ],
 )
 def test_control_faults_reject_bad_documents_and_change_nothing(genesys_emulator, token_request, spec):
     bundle = {"token": {"count": 1, "status": 503}} if isinstance(spec, dict) else {}

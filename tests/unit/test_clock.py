@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from genesys_auth_adapter.engine.clock import ManualClock, SystemClock
@@ -53,3 +56,14 @@ def test_system_clock_monotonic_never_goes_back() -> None:
     clock.sleep(0)
     assert clock.monotonic() >= first
     assert clock.wall() > 1_600_000_000
+
+
+@pytest.mark.parametrize("seconds", [float("inf"), threading.TIMEOUT_MAX, 1e300])
+def test_system_clock_sleep_is_bounded(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Pins: time.sleep(inf) or TIMEOUT_MAX raising OverflowError/OSError out of a retry wait."""
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    SystemClock().sleep(seconds)
+    SystemClock().sleep(float("nan"))  # NaN is no wait at all, not a ValueError from time.sleep
+    assert len(asked) == 1
+    assert 0 < asked[0] <= threading.TIMEOUT_MAX / 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from email.utils import formatdate
 
 import pytest
@@ -45,10 +46,52 @@ def test_the_policy_is_frozen_and_copied_with_replace() -> None:
     assert policy.with_methods("post").methods == policy.methods | {"POST"}
 
 
-@pytest.mark.parametrize("bad", [{"max_attempts": 0}, {"max_time": -1}, {"backoff": -0.1}])
-def test_invalid_policies_are_refused(bad: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": -3},
+        {"max_attempts": True},
+        {"max_attempts": 2.5},
+        {"max_attempts": "5"},
+        {"max_time": -1},
+        {"max_time": 0},
+        {"max_time": INF},
+        {"max_time": NAN},
+        {"max_time": threading.TIMEOUT_MAX * 2},
+        {"max_time": "60"},
+        {"max_time": True},
+        {"backoff": -0.1},
+        {"backoff": NAN},
+        {"backoff": INF},
+        {"max_backoff": INF},
+        {"max_backoff": NAN},
+        {"max_backoff": -1},
+    ],
+)
+def test_invalid_policies_are_refused_naming_the_setting(bad: dict[str, object]) -> None:
+    """Pins: max_time=inf accepted, then every thread waiting for a token dies of OverflowError."""
+    ((name, value),) = bad.items()
+    with pytest.raises(ValueError) as caught:
         RetryPolicy(**bad)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert f"RetryPolicy {name} must be" in message
+    assert repr(value) in message
+
+
+def test_the_edges_of_the_valid_ranges_are_accepted() -> None:
+    policy = RetryPolicy(max_attempts=1, max_time=0.001, backoff=0, max_backoff=0)
+    assert (policy.max_attempts, policy.max_time, policy.backoff, policy.max_backoff) == (1, 0.001, 0, 0)
+    assert RetryPolicy(max_time=threading.TIMEOUT_MAX).max_time == threading.TIMEOUT_MAX
+
+
+def test_a_nan_wait_stops_instead_of_retrying() -> None:
+    """Pins: a NaN wait slipping through the budget check (NaN compares False) into sleep()."""
+    decision = _decide(RetryPolicy(), "GET", Outcome(status=503), random=NAN)
+    assert not decision.retry and decision.exhausted
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
@@ -120,6 +163,19 @@ def test_the_time_budget_counts_the_wait_ahead() -> None:
 
 def test_retrying_429_can_be_turned_off() -> None:
     assert not _decide(RetryPolicy(retry_429=False), "GET", Outcome(status=429, retry_after="1")).retry
+    assert not _decide(RetryPolicy(retry_429=False), "POST", Outcome(status=400, throttled=True)).retry
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_throttle_with_another_status_is_treated_as_a_429(method: str) -> None:
+    """Pins: the login service's 400 "rate limit exceeded" failing at once instead of waiting."""
+    told = _decide(RetryPolicy(), method, Outcome(status=400, throttled=True, retry_after="4"))
+    assert told.retry and told.wait == 4.0
+    hinted = Outcome(status=400, throttled=True, body="rate limit exceeded; Retry the request in [6] seconds")
+    assert _decide(RetryPolicy(), method, hinted).wait == 6.0
+    backoff = _decide(RetryPolicy(backoff=2.0), method, Outcome(status=400, throttled=True), random=0.0)
+    assert backoff.retry and backoff.wait == 1.0  # equal jitter: half of 2 s at the first retry
+    assert not _decide(RetryPolicy(), method, Outcome(status=400)).retry
 
 
 def test_state_is_a_new_value_per_attempt() -> None:
