@@ -7,7 +7,7 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
-from .engine.retry import RetryPolicy
+from .engine.retry import RetryPolicy, retry_policy
 from .engine.skew import OffsetEstimate
 from .engine.token import IssuedToken, Token
 from .errors import (
@@ -29,8 +29,8 @@ from .session import GenesysSession, session
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
 from .transport.login import LoginClient
+from .transport.outcomes import attempts
 from .transport.ratelimit import RateLimit, rate_limit
-from .transport.retrying import attempts, retry_policy
 
 __version__ = "0.1.0"
 

@@ -8,28 +8,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol, Union
+from typing import Callable, Protocol, Union
 
 from .engine.token import IssuedToken
 from .errors import ConfigurationError, TokenRequestError
+from .oauth import TokenRequest
 from .regions import get_region, login_url_for, normalize_base_url
-
-if TYPE_CHECKING:
-    from .transport.login import LoginClient
 
 
 class TokenSource(Protocol):
-    """Anything that can say where the API is and get a token for it."""
+    """The contract of every token source: where the API is, and how to get a token for it.
+
+    A source either describes an HTTP token request (:meth:`token_request` returns a
+    :class:`~genesys_auth_adapter.oauth.TokenRequest`, which each front end sends with its own HTTP
+    library, through the same retries, and whose answer is parsed in one place), or gets tokens some
+    other way (:meth:`token_request` returns None and :meth:`obtain` is called: a refresh callback, a
+    vault). Sources are frozen values that know nothing of HTTP libraries.
+    """
 
     @property
     def api_url(self) -> str:
         """The API base URL tokens are sent to, without a trailing slash."""
 
-    def fetch_token(self, login: LoginClient) -> IssuedToken:
-        """Get a new token, sending any HTTP request through ``login``.
+    def initial_token(self) -> IssuedToken | None:
+        """A token to start with (one the source already has), or None."""
 
-        A source may also define ``initial_token() -> IssuedToken`` to hand over a token it already
-        has; the first request then uses it without calling ``fetch_token``.
+    def token_request(self) -> TokenRequest | None:
+        """The token request to send for a new token, or None when :meth:`obtain` gets tokens instead."""
+
+    def obtain(self) -> IssuedToken:
+        """A new token, got without an HTTP token request (called only when :meth:`token_request` is None).
+
+        Raises:
+            TokenRequestError: No token could be had.
         """
 
 
@@ -121,9 +132,22 @@ class ClientCredentials:
         object.__setattr__(self, "api_url", api)
         object.__setattr__(self, "login_url", login)
 
-    def fetch_token(self, login: LoginClient) -> IssuedToken:
-        """Request a token with the client-credentials grant."""
-        return login.client_credentials(self.login_url, self.client_id, self.client_secret)
+    def initial_token(self) -> IssuedToken | None:
+        """None: client credentials start with no token."""
+        return None
+
+    def token_request(self) -> TokenRequest:
+        """The client-credentials grant: ``grant_type=client_credentials`` with HTTP Basic credentials."""
+        return TokenRequest(
+            url=f"{self.login_url}/oauth/token",
+            form=(("grant_type", "client_credentials"),),
+            basic=(self.client_id, self.client_secret),
+            secret=self.client_secret,
+        )
+
+    def obtain(self) -> IssuedToken:
+        """Not used: client credentials always make a token request."""
+        raise TokenRequestError("ClientCredentials gets its tokens with a token request (see token_request()).")
 
     def __repr__(self) -> str:
         return f"ClientCredentials(client_id={self.client_id!r}, api_url={self.api_url!r})"
@@ -183,7 +207,11 @@ class AccessToken:
         """The token to start with: the one given."""
         return IssuedToken(self.access_token, expires_in=self.expires_in)
 
-    def fetch_token(self, login: LoginClient) -> IssuedToken:
+    def token_request(self) -> None:
+        """None: a replacement comes from the ``refresh`` callback, not from a token request."""
+        return None
+
+    def obtain(self) -> IssuedToken:
         """A replacement for a rejected or expired token: whatever ``refresh`` returns."""
         if self.refresh is None:
             raise TokenRequestError(

@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from .engine.retry import Attempt
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
 
@@ -81,7 +84,7 @@ class TokenRequestError(GenesysError):
         error: str | None = None,
         description: str | None = None,
         correlation_id: str | None = None,
-        response: requests.Response | None = None,
+        response: Any | None = None,
         request: Any | None = None,
     ) -> None:
         super().__init__(message, response=response, request=request)
@@ -148,7 +151,7 @@ class ApiError(GenesysError):
         details: Sequence[Mapping[str, Any]] = (),
         correlation_id: str | None = None,
         body: Any | None = None,
-        response: requests.Response | None = None,
+        response: Any | None = None,
     ) -> None:
         super().__init__(text, response=response, request=getattr(response, "request", None))
         self.status = status
@@ -178,8 +181,9 @@ class RetryExhaustedError(GenesysError):
     """Retries ran out of attempts or time.
 
     Attributes:
-        attempts: How many times the request was sent.
-        history: One line per attempt: what came back and how long was waited.
+        attempts: How many times the request was sent, a 401 re-send included.
+        history: One :class:`~genesys_auth_adapter.engine.retry.Attempt` per attempt (number, status,
+            correlation id, wait, detail); ``str()`` of one is the line the message quotes.
         last_status: The status of the last response, or None when the last attempt failed to connect.
         correlation_id: The ``ININ-Correlation-Id`` of the last response, if any.
     """
@@ -189,10 +193,10 @@ class RetryExhaustedError(GenesysError):
         message: str,
         *,
         attempts: int,
-        history: Sequence[str],
+        history: Sequence[Attempt],
         last_status: int | None = None,
         correlation_id: str | None = None,
-        response: requests.Response | None = None,
+        response: Any | None = None,
         request: Any | None = None,
     ) -> None:
         super().__init__(message, response=response, request=request)

@@ -11,9 +11,9 @@ from .credentials import TokenSource
 from .engine import fork_safety
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
+from .transport.drive import answered_401
 from .transport.login import Timeout
 from .transport.pools import reset_session_pools
-from .transport.resend import answered_401
 
 #: Connect and read timeout, in seconds, of a request made without ``timeout=``. A slow analytics query
 #: gets a minute; ``RetryPolicy().max_time`` still leaves room for a retry after a read timeout (tested).

@@ -10,9 +10,12 @@ than 429 (Genesys' login service answers 400 ``invalid_request`` "rate limit exc
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -39,7 +42,12 @@ class Outcome:
         failure: The connection failure kind, or None when a response arrived.
         retry_after: The raw ``Retry-After`` header, if any.
         body: The start of the response body (for Genesys' "Retry the request in [N] seconds").
-        detail: A short description for logs and error messages (status, code, correlation id).
+        detail: A short description for logs and error messages (status, code, correlation id);
+            by default the status and correlation id.
+        correlation_id: The ``ININ-Correlation-Id`` header, if any.
+        date: The raw ``Date`` header, if any: the response's clock sample.
+        sent_wall: Local wall time just before the request was sent.
+        received_wall: Local wall time when the response arrived.
         throttled: The server said "too many requests" with another status than 429 (the login
             service's 400 "rate limit exceeded"); the policy treats it as a 429.
     """
@@ -50,6 +58,22 @@ class Outcome:
     body: str = ""
     detail: str = ""
     throttled: bool = False
+    correlation_id: str | None = None
+    date: str | None = None
+    sent_wall: float | None = None
+    received_wall: float | None = None
+
+    @property
+    def description(self) -> str:
+        """``detail``, or the status and correlation id when no detail was given."""
+        if self.detail:
+            return self.detail
+        text = "no response" if self.status is None else f"HTTP {self.status}"
+        return text + (f" (correlation id {self.correlation_id})" if self.correlation_id else "")
+
+    def attempt(self, number: int, wait: float | None) -> Attempt:
+        """This outcome as attempt ``number`` of a request's history."""
+        return Attempt(number, self.status, self.correlation_id, wait, self.description)
 
     @property
     def is_throttle(self) -> bool:
@@ -175,21 +199,51 @@ def _check_seconds(name: str, value: object, *, positive: bool) -> None:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One attempt of a request that was retried or gave up: what came back and how long was waited.
+
+    Attributes:
+        number: 1 for the first attempt.
+        status: The HTTP status, or None when the attempt failed to connect or lost the connection.
+        correlation_id: The ``ININ-Correlation-Id`` of the response, if any.
+        wait: Seconds waited before the next attempt, or None for the last one.
+        detail: What happened, for people: ``HTTP 503 (correlation id ...)``, ``ConnectTimeout (not sent)``.
+    """
+
+    number: int
+    status: int | None
+    correlation_id: str | None
+    wait: float | None
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail if self.wait is None else f"{self.detail}, waited {self.wait:.1f} s"
+
+
+@dataclass(frozen=True)
 class RetryState:
     """Progress of one request through its retries; each attempt makes a new value.
 
     Attributes:
-        started: Monotonic time of the first send.
+        started: Monotonic time the request started.
         attempts: Attempts made so far.
-        history: One line per attempt that was retried or ended the request.
+        history: The attempts that were retried.
     """
 
     started: float
     attempts: int = 0
-    history: tuple[str, ...] = ()
+    history: tuple[Attempt, ...] = ()
 
-    def record(self, line: str) -> RetryState:
-        return replace(self, attempts=self.attempts + 1, history=(*self.history, line))
+    def record(self, outcome: Outcome, wait: float | None = None) -> RetryState:
+        """The state after one more attempt that got ``outcome``; with ``wait``, it is kept in the history."""
+        if wait is None:
+            return replace(self, attempts=self.attempts + 1)
+        attempt = outcome.attempt(self.attempts + 1, wait)
+        return replace(self, attempts=self.attempts + 1, history=(*self.history, attempt))
+
+    def ended(self, outcome: Outcome) -> tuple[Attempt, ...]:
+        """The full history once ``outcome`` (already recorded) ends the request."""
+        return (*self.history, outcome.attempt(self.attempts, None))
 
 
 @dataclass(frozen=True)
@@ -244,3 +298,30 @@ def decide(
             f"({elapsed:.1f} s used)",
         )
     return Decision(retry=True, wait=wait)
+
+
+_override: contextvars.ContextVar[RetryPolicy | None] = contextvars.ContextVar(
+    "genesys_auth_adapter_retry", default=None
+)
+
+
+@contextlib.contextmanager
+def retry_policy(policy: RetryPolicy | None) -> Iterator[None]:
+    """Use ``policy`` for the API requests made inside the ``with`` block (this thread, task or context only).
+
+    Token requests keep the auth's own policy: one token request serves every thread that needs a
+    token, so no single caller's override decides it.
+
+    Example:
+        ``with retry_policy(RetryPolicy(max_attempts=1)): session.post(...)``
+    """
+    token = _override.set(policy)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def effective_policy(default: RetryPolicy) -> RetryPolicy:
+    """The policy for a request now: a :func:`retry_policy` override, else ``default``."""
+    return _override.get() or default

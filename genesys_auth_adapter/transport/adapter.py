@@ -10,13 +10,11 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.models import PreparedRequest
 
 from ..engine import fork_safety
-from ..engine.retry import RetryPolicy
-from ..errors import without_query
+from ..engine.retry import RetryPolicy, effective_policy
 from .auth import GenesysAuth
+from .drive import RequestsDriver
 from .pools import reset_pools
 from .redirects import drop_token_before_leaving
-from .resend import prepare_replay
-from .retrying import ATTEMPTS_ATTRIBUTE, effective_policy, send_with_retries
 
 _TimeoutArg = Union[None, float, tuple[float, float], tuple[float, None]]
 _CertArg = Union[None, bytes, str, tuple[Union[bytes, str], Union[bytes, str]]]
@@ -81,47 +79,15 @@ class GenesysAdapter(HTTPAdapter):
         cert: _CertArg = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        if request.url not in self.auth.scope:
-            return self._send(request, stream, timeout, verify, cert, proxies)
         auth = self.auth
-        wall = auth.manager.clock.wall
-        sends = 0
-        resent = False
+        if request.url not in auth.scope:
+            return self._send(request, stream, timeout, verify, cert, proxies)
 
-        def send_once(prepared: PreparedRequest) -> requests.Response:
-            nonlocal sends
-            sends += 1
-            sent_wall = wall()
-            response = self._send(prepared, stream, timeout, verify, cert, proxies)
-            auth.observe(response, sent_wall)
-            return response
+        def send(prepared: PreparedRequest) -> requests.Response:
+            return self._send(prepared, stream, timeout, verify, cert, proxies)
 
-        def attempt() -> requests.Response:
-            nonlocal resent
-            request.headers["Authorization"] = auth.header()
-            response = send_once(request)
-            # One new token and one re-send per request, whatever number of retries it takes.
-            if response.status_code == 401 and not resent:
-                resent = True
-                response = auth.resend_after_401(response, send_once)
-            return response
-
-        policy = effective_policy(self.retry)
-        if policy.max_attempts == 1:
-            response = attempt()
-        else:
-            method = (request.method or "GET").upper()
-            response = send_with_retries(
-                attempt,
-                method=method,
-                what=lambda: f"{method} {without_query(request.path_url)}",
-                policy=policy,
-                clock=auth.manager.clock,
-                offset=auth.offset,
-                can_resend=lambda: prepare_replay(request),
-            )
-        if sends > 1:
-            setattr(response, ATTEMPTS_ATTRIBUTE, sends)
+        driver = RequestsDriver(request, send, auth.manager, auth.manager.clock)
+        response = auth.run(driver, (request.method or "GET").upper(), effective_policy(self.retry))
         drop_token_before_leaving(response, request, auth.scope)
         return response
 

@@ -12,15 +12,16 @@ from requests.models import PreparedRequest
 from ..credentials import TokenSource
 from ..engine import fork_safety
 from ..engine.clock import SYSTEM_CLOCK, Clock
+from ..engine.flow import request_flow, run
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.token import IssuedToken, Token
-from ..errors import TokenWaitTimeout
+from ..errors import TokenWaitTimeout, without_query
+from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
 from .redirects import drop_token_before_leaving
-from .resend import Send, resend_after_401
 from .scope import ApiScope
 
 # What a waiter allows for one token request whose timeout is None ("wait forever") in part.
@@ -94,14 +95,13 @@ class GenesysAuth(AuthBase):
             # Bounded: a timeout of inf would make every waiting thread's Event.wait() overflow.
             wait_timeout = min(self.retry.max_time + _attempt_seconds(timeout) + 5.0, threading.TIMEOUT_MAX)
         self._quick_login = self.login.quick()
-        initial = getattr(credentials, "initial_token", None)
         self.manager = TokenManager(
             self._fetch,
             clock=clock,
             offset=offset,
             wait_timeout=wait_timeout,
             fetch_ahead=self._fetch_ahead,
-            initial=initial() if callable(initial) else None,
+            initial=credentials.initial_token(),
         )
         fork_safety.register(self)
 
@@ -121,10 +121,10 @@ class GenesysAuth(AuthBase):
         return self.manager.offset
 
     def _fetch(self) -> IssuedToken:
-        return self.credentials.fetch_token(self.login)
+        return self.login.fetch(self.credentials)
 
     def _fetch_ahead(self) -> IssuedToken:
-        return self.credentials.fetch_token(self._quick_login)
+        return self._quick_login.fetch(self.credentials)
 
     def header(self) -> str:
         """The ``Authorization`` value to send now, getting a token if needed."""
@@ -148,42 +148,39 @@ class GenesysAuth(AuthBase):
                 request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return request
 
-    def observe(self, response: requests.Response, sent_wall: float | None = None) -> None:
-        """Feed a response's ``Date`` header to the clock-offset estimate.
-
-        Args:
-            response: A response from the API host.
-            sent_wall: Local wall time just before the request was sent; derived from
-                ``response.elapsed`` when not given.
-        """
-        date = response.headers.get("Date")
-        if date and self.manager.offset.wants(date):
-            now = self.manager.clock.wall()
-            start = sent_wall if sent_wall is not None else now - response.elapsed.total_seconds()
-            self.manager.offset.observe_date_header(date, start, now)
-
-    def resend_after_401(self, response: requests.Response, send: Send) -> requests.Response:
-        """Re-send ``response``'s request once with a new token if it was a 401 (see :mod:`.resend`)."""
+    def run(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
+        """Run one request's flow with ``driver`` (the adapter's sends, or the hook's) and return its result."""
+        request = driver.request
+        flow = request_flow(
+            method,
+            policy=policy,
+            clock=self.manager.clock,
+            offset=self.offset,
+            what=lambda: f"{method} {without_query(request.path_url)}",
+        )
         try:
-            return resend_after_401(response, self.manager, send)
+            verdict = run(flow, driver)
         except WaitTimeout as exc:
             raise _wait_error(exc) from exc
+        return driver.result(verdict)
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         source = response.request  # what requests copies for a redirect hop
         if source is None or source.url not in self.scope:
             return response
-        self.observe(response)
-        connection = response.connection  # the adapter that sent the request
+        # Not a request requests sent without our token, and not one a GenesysAdapter below already answered.
+        if "Authorization" in source.headers and not was_handled(response):
+            connection = response.connection  # the adapter that sent the request
 
-        def send(request: PreparedRequest) -> requests.Response:
-            resent: requests.Response = connection.send(request, **kwargs)
-            self.observe(resent)
-            return resent
+            def send(request: PreparedRequest) -> requests.Response:
+                resent: requests.Response = connection.send(request, **kwargs)
+                return resent
 
-        final = self.resend_after_401(response, send)
-        drop_token_before_leaving(final, source, self.scope)
-        return final
+            driver = RequestsDriver(source, send, self.manager, self.manager.clock, first=response)
+            # auth= alone answers a 401 once and does not retry: retries are the adapter's.
+            response = self.run(driver, (source.method or "GET").upper(), None)
+        drop_token_before_leaving(response, source, self.scope)
+        return response
 
     def close(self) -> None:
         """Close the private session used for token requests (a session passed as ``http`` is left open)."""

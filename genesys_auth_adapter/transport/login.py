@@ -1,20 +1,28 @@
-"""The client-credentials token request and the parsing of its answer."""
+"""The requests driver of token requests: a token source's request sent through the request flow.
+
+What a token request is and how its answer reads is transport-neutral (:mod:`genesys_auth_adapter.oauth`);
+this module only sends, converts and sleeps, like the httpx drivers do for their clients.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import requests
 
 from ..engine.clock import Clock
+from ..engine.flow import SendKind, VerdictKind, request_flow, run
 from ..engine.retry import Outcome, RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
-from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenRequestError, is_login_throttle
-from .retrying import attempts, outcome_of, send_with_retries
+from ..errors import CORRELATION_HEADER
+from ..oauth import TokenRequest, exhausted, failure_outcome, login_outcome, parse_token_response, unreachable
+from .outcomes import classify
+
+if TYPE_CHECKING:
+    from ..credentials import TokenSource
 
 _log = logging.getLogger("genesys_auth_adapter.login")
 
@@ -65,10 +73,20 @@ class LoginClient:
             self.http, timeout=timeout, retry=replace(self.retry, max_attempts=1), clock=self.clock, offset=self.offset
         )
 
-    def post_form(
-        self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None = None
-    ) -> requests.Response:
-        """POST a form to the login service, with retries.
+    def fetch(self, source: TokenSource) -> IssuedToken:
+        """A new token from ``source``: its token request sent and parsed, or its own :meth:`obtain`.
+
+        Raises:
+            TokenRequestError: The request failed or the answer was not a token; the message carries
+                the status, the OAuth error, its description and the correlation id, never the secret.
+        """
+        request = source.token_request()
+        if request is None:
+            return source.obtain()
+        return parse_token_response(self.post(request), secret=request.secret)
+
+    def post(self, request: TokenRequest) -> requests.Response:
+        """Send a token request through the request flow (retries included) and return the final answer.
 
         The retry policy is this client's own, never a :func:`retry_policy` override: a token request
         is shared by every thread that needs a token, so one caller's override must not decide it.
@@ -78,208 +96,75 @@ class LoginClient:
                 when the login service was throttling).
         """
         started = self.clock.monotonic()
-
-        def send() -> requests.Response:
-            sent_wall = self.clock.wall()
-            response = self.http.post(
-                url,
-                data=dict(form),
-                auth=basic,
-                headers={"Accept": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-            # Every answer is a clock sample, so that a Retry-After date from a throttling login
-            # service is read on the server's clock even before the first token arrives.
-            self.offset.observe_date_header(response.headers.get("Date"), sent_wall, self.clock.wall())
-            return response
-
-        try:
-            response = send_with_retries(
-                send,
-                method="POST",
-                what=lambda: f"POST {url}",
-                policy=self._policy,
-                clock=self.clock,
-                offset=self.offset,
-                throttle=login_throttle,
-            )
-        except RetryExhaustedError as exc:
-            raise _exhausted(exc, secret=basic[1] if basic else "") from exc
-        except requests.RequestException as exc:
-            raise TokenRequestError(
-                f"Could not reach the Genesys login service at {url}: {type(exc).__name__}. "
-                "Check the region or GENESYS_LOGIN_URL and the network.",
-                request=exc.request,
-            ) from exc
+        driver = _LoginDriver(self, request)
+        flow = request_flow(
+            "POST",
+            policy=self._policy,
+            clock=self.clock,
+            offset=self.offset,
+            what=lambda: f"POST {request.url}",
+            authorize=False,
+        )
+        verdict = run(flow, driver)
+        if verdict.kind is VerdictKind.EXHAUSTED:
+            raise exhausted(verdict, driver.response, secret=request.secret) from driver.error
+        if driver.error is not None:
+            raise unreachable(request.url, driver.error) from driver.error
+        response = driver.response
+        assert response is not None
         _log.debug(
             "Token request to %s: HTTP %d in %.0f ms after %d attempt(s) (correlation id %s).",
-            url,
+            request.url,
             response.status_code,
             (self.clock.monotonic() - started) * 1000,
-            attempts(response),
+            verdict.sends,
             response.headers.get(CORRELATION_HEADER, "-"),
         )
         return response
 
-    def client_credentials(self, login_url: str, client_id: str, client_secret: str) -> IssuedToken:
-        """Request a token with the client-credentials grant.
 
-        Raises:
-            TokenRequestError: The request failed or the answer was not a token; the message carries
-                the status, the OAuth error, its description and the correlation id, never the secret.
-        """
-        response = self.post_form(
-            f"{login_url}/oauth/token",
-            {"grant_type": "client_credentials"},
-            basic=(client_id, client_secret),
-        )
-        return parse_token_response(response, secret=client_secret)
+class _LoginDriver:
+    """Carries out a token request's flow over ``requests``: no token, no 401 handling, a form body."""
 
+    def __init__(self, client: LoginClient, request: TokenRequest) -> None:
+        self._client = client
+        self._request = request
+        self.response: requests.Response | None = None
+        self.error: requests.RequestException | None = None
 
-def login_throttle(response: requests.Response) -> Outcome | None:
-    """The login service's throttle, a 400 ``invalid_request`` "rate limit exceeded; ...", as an Outcome.
+    def authorize(self, rejected: str | None) -> str:
+        raise AssertionError("a token request carries no token")
 
-    The retry policy treats the outcome like a 429 (``Retry-After`` if any, else backoff); any other
-    response gives None and stays final.
-    """
-    if response.status_code != 400:
-        return None
-    body = _json_object(response)
-    if body is None or _throttle_description(body) is None:
-        return None
-    return outcome_of(response, throttled=True, note="invalid_request: rate limit exceeded")
+    def drop(self, header: str) -> None:
+        raise AssertionError("a token request carries no token")
 
+    def rewind(self) -> bool:
+        return True  # a form body is sent from memory
 
-def _throttle_description(body: Mapping[str, Any]) -> str | None:
-    """The description that marks a login error body as the throttle, or None when it is not one."""
-    error = _text(body.get("error"))
-    for key in ("error_description", "description"):
-        description = _text(body.get(key))
-        if is_login_throttle(error, description):
-            return description
-    return None
+    def sleep(self, seconds: float) -> None:
+        self._client.clock.sleep(seconds)
 
-
-def _exhausted(exc: RetryExhaustedError, *, secret: str) -> TokenRequestError:
-    """The error for a token request whose retries ran out, saying so when the service was throttling."""
-    body = None if exc.response is None else _json_object(exc.response)
-    description = None if body is None else _throttle_description(body)
-    if description is None and exc.last_status != 429:
-        return TokenRequestError(
-            f"Token request failed: {exc}",
-            status=exc.last_status,
-            correlation_id=exc.correlation_id,
-            response=exc.response,
-        )
-    message = (
-        f"Token request failed: the Genesys login service is throttling token requests (HTTP {exc.last_status}, "
-        f"correlation id {exc.correlation_id or '-'}) and the retry budget ran out. Reuse tokens instead of "
-        f"requesting new ones, or allow more time (RetryPolicy max_time). {exc}"
-    )
-    if secret:
-        message = message.replace(secret, "***")
-        description = description.replace(secret, "***") if description else description
-    return TokenRequestError(
-        message,
-        status=exc.last_status,
-        error="invalid_request" if description is not None else None,
-        description=description,
-        correlation_id=exc.correlation_id,
-        response=exc.response,
-    )
-
-
-def parse_token_response(response: requests.Response, *, secret: str = "") -> IssuedToken:
-    """Read an ``/oauth/token`` answer.
-
-    Args:
-        response: The login service's response.
-        secret: A value to scrub from any text quoted in error messages.
-
-    Returns:
-        The issued token, from a 200 answer with an ``access_token``.
-
-    Raises:
-        TokenRequestError: For any other answer.
-    """
-    correlation_id = response.headers.get(CORRELATION_HEADER)
-    body = _json_object(response)
-    if response.status_code == 200 and body is not None:
-        access_token = body.get("access_token")
-        if isinstance(access_token, str) and access_token.strip():
-            try:
-                return IssuedToken(
-                    access_token=access_token.strip(),
-                    expires_in=_expires_in(body.get("expires_in")),
-                    token_type=str(body.get("token_type") or "bearer").strip(),
-                    date=response.headers.get("Date"),
-                    minted_now=True,
-                )
-            except ValueError as exc:
-                raise TokenRequestError(
-                    f"The login service answered HTTP 200 with a token that cannot be used: {exc} "
-                    f"(correlation id {correlation_id or '-'}).",
-                    status=200,
-                    correlation_id=correlation_id,
-                    response=response,
-                ) from exc
-    error = _text(body.get("error")) if body else None
-    description = None
-    throttled = False
-    if body:
-        throttled_by = _throttle_description(body)
-        throttled = throttled_by is not None
-        description = throttled_by or _text(body.get("error_description")) or _text(body.get("description"))
-        description = description or _text(body.get("message"))
-    if body is None:
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        problem = f"HTTP {response.status_code} with a non-JSON body ({kind})"
-    elif response.status_code == 200:
-        problem = "HTTP 200 without an access_token"
-    else:
-        problem = f"HTTP {response.status_code}"
-    message = f"Token request failed: {problem}"
-    if error:
-        message += f" {error}"
-    if description:
-        message += f": {description}"
-    if correlation_id:
-        message += f" (correlation id {correlation_id})"
-    if throttled:
-        message += ". The login service is throttling token requests: try again later, and reuse tokens."
-    elif error in ("invalid_client", "unauthorized_client") or response.status_code == 401:
-        message += ". Check the client id and secret (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET) and the region."
-    if secret:
-        message = message.replace(secret, "***")
-        description = description.replace(secret, "***") if description else description
-    raise TokenRequestError(
-        message,
-        status=response.status_code,
-        error=error,
-        description=description,
-        correlation_id=correlation_id,
-        response=response,
-    )
-
-
-def _json_object(response: requests.Response) -> Mapping[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _expires_in(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds > 0 else None
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        client, request = self._client, self._request
+        if self.response is not None:
+            _ = self.response.content  # back to the pool for the next attempt
+        sent_wall = client.clock.wall()
+        try:
+            response = client.http.post(
+                request.url,
+                data=dict(request.form),
+                auth=request.basic,
+                headers={"Accept": "application/json"},
+                timeout=client.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise unreachable(request.url, exc) from exc
+            self.response, self.error = None, exc
+            return failure_outcome(failure, exc)
+        self.response, self.error = response, None
+        # Every answer is a clock sample (the flow takes it), so that a Retry-After date from a
+        # throttling login service is read on the server's clock even before the first token arrives.
+        return login_outcome(response, sent_wall=sent_wall, received_wall=client.clock.wall())

@@ -89,7 +89,7 @@ def test_access_token_without_refresh_starts_with_the_given_token() -> None:
     first = source.initial_token()
     assert (first.access_token, first.expires_in) == ("given-token", 120.0)
     with pytest.raises(TokenRequestError, match="refresh"):
-        source.fetch_token(None)  # type: ignore[arg-type]
+        source.obtain()
     assert source.api_url == "https://api.mypurecloud.com"
 
 
@@ -98,11 +98,11 @@ def test_access_token_with_refresh_callback() -> None:
     answers: list[str | IssuedToken] = ["  second  ", IssuedToken("third", expires_in=60.0), ""]
     source = AccessToken("first", api_url="https://gateway.example.com", refresh=lambda: answers.pop(0))
     assert source.initial_token().access_token == "first"
-    assert source.fetch_token(None).access_token == "second"  # type: ignore[arg-type]
-    third = source.fetch_token(None)  # type: ignore[arg-type]
+    assert source.obtain().access_token == "second"
+    third = source.obtain()
     assert (third.access_token, third.expires_in) == ("third", 60.0)
     with pytest.raises(TokenRequestError):
-        source.fetch_token(None)  # type: ignore[arg-type]
+        source.obtain()
 
 
 def test_one_access_token_serves_several_auths() -> None:

@@ -1,4 +1,4 @@
-"""The client-credentials token request (transport/login.py) and the parsing of its answer."""
+"""The client-credentials token request (the login port in oauth.py, sent by transport/login.py) and its answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import requests_mock
 
 from genesys_auth_adapter import ClientCredentials, GenesysAuth, ManualClock, RetryPolicy, TokenRequestError
 from genesys_auth_adapter.engine.manager import TokenManager
-from genesys_auth_adapter.transport.login import login_throttle, parse_token_response
+from genesys_auth_adapter.oauth import login_outcome, parse_token_response
 
 from .helpers import BASIC_CREDENTIALS, CLIENT_ID, CLIENT_SECRET, LOGIN, TOKEN_URL, http_date, mounted
 
@@ -43,7 +43,8 @@ def login_mock() -> requests_mock.Adapter:
 
 
 def test_a_success_answer_is_parsed(login_mock: requests_mock.Adapter) -> None:
-    """Pins: access_token, expires_in, token_type and the Date header are all carried over."""
+    """Pins: access_token, expires_in and token_type are carried over; the Date header is the flow's clock
+    sample (taken once, when the answer arrives), not the token's."""
     date = "Tue, 01 Dec 2026 09:41:14 GMT"
     response = login_answer(
         login_mock,
@@ -54,7 +55,9 @@ def test_a_success_answer_is_parsed(login_mock: requests_mock.Adapter) -> None:
     assert issued.access_token == "tok-abc"
     assert issued.expires_in == 86399.0
     assert issued.token_type == "bearer"
-    assert issued.date == date
+    assert issued.date is None
+    assert issued.minted_now
+    assert login_outcome(response, sent_wall=1.0, received_wall=2.0).date == date
 
 
 @pytest.mark.parametrize(
@@ -318,10 +321,11 @@ def test_the_login_throttle_is_recognised(
     """Pins: a throttling login service's 400 read as a credential error (and no other 400 read as a throttle)."""
     kwargs: dict[str, Any] = {"json": body} if body is not None else {"text": "<html>Bad Request</html>"}
     response = login_answer(login_mock, status_code=status, headers={"ININ-Correlation-Id": "corr-t"}, **kwargs)
-    outcome = login_throttle(response)
-    assert (outcome is not None) is throttled
-    if outcome is not None:
-        assert outcome.throttled and outcome.is_throttle and outcome.status == 400
+    outcome = login_outcome(response, sent_wall=1.0, received_wall=2.0)
+    assert outcome.throttled is throttled
+    assert outcome.status == status and outcome.correlation_id == "corr-t"
+    if throttled:
+        assert outcome.is_throttle and outcome.status == 400
         assert "corr-t" in outcome.detail and "rate limit exceeded" in outcome.detail
 
 

@@ -25,7 +25,6 @@ from genesys_auth_adapter import (
     attempts,
     retry_policy,
 )
-from genesys_auth_adapter.transport.login import LoginClient
 
 from .helpers import (
     API,
@@ -328,7 +327,13 @@ class SlowSource:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def fetch_token(self, login: LoginClient) -> IssuedToken:
+    def initial_token(self) -> IssuedToken | None:
+        return None
+
+    def token_request(self) -> None:
+        return None  # tokens come from obtain()
+
+    def obtain(self) -> IssuedToken:
         self.started.set()
         assert self.release.wait(5)
         return IssuedToken("slow-token", expires_in=300.0)

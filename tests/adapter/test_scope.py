@@ -104,7 +104,13 @@ def test_a_hand_written_token_source_cannot_send_tokens_over_plain_http() -> Non
     class Source:
         api_url = "http://api.example.com"
 
-        def fetch_token(self, login: object) -> IssuedToken:
+        def initial_token(self) -> IssuedToken | None:
+            return None
+
+        def token_request(self) -> None:
+            return None
+
+        def obtain(self) -> IssuedToken:
             return IssuedToken("secret-tok")
 
     with pytest.raises(ConfigurationError, match="plain http"):

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from requests.adapters import HTTPAdapter
 
-from genesys_auth_adapter import ClientCredentials, GenesysSession, IssuedToken, LoginClient, from_env, session
+from genesys_auth_adapter import ClientCredentials, GenesysSession, IssuedToken, from_env, session
 from genesys_auth_adapter.emulator import Emulator
+from genesys_auth_adapter.oauth import TokenRequest
 
 from .conftest import in_forked_child
 
@@ -58,9 +59,15 @@ class SignallingCredentials:
     def api_url(self) -> str:
         return self.inner.api_url
 
-    def fetch_token(self, login: LoginClient) -> IssuedToken:
+    def initial_token(self) -> IssuedToken | None:
+        return None
+
+    def token_request(self) -> TokenRequest:
         self.started.set()
-        return self.inner.fetch_token(login)
+        return self.inner.token_request()
+
+    def obtain(self) -> IssuedToken:
+        raise AssertionError("not used: a token request is made")
 
 
 def test_a_child_forked_during_a_token_request_makes_its_own(emu: Emulator) -> None:
@@ -107,7 +114,7 @@ def test_a_lock_held_by_another_parent_thread_does_not_block_the_child(emu: Emul
         holding, release = threading.Event(), threading.Event()
 
         def hold() -> None:
-            with manager._lock:
+            with manager.state._lock:
                 holding.set()
                 release.wait(10)
 

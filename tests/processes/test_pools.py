@@ -47,7 +47,8 @@ def test_retries_running_out_in_a_process_pool_executor_is_not_a_broken_pool(emu
     assert error.attempts == 2
     assert error.last_status == 503
     assert len(error.history) == 2
-    assert all("HTTP 503" in line for line in error.history)
+    assert [attempt.status for attempt in error.history] == [503, 503]
+    assert all("HTTP 503" in str(attempt) for attempt in error.history)
 
 
 def test_a_session_pickled_to_a_spawned_worker_works_there(emu: Emulator) -> None:

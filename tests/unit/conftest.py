@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from genesys_auth_adapter.engine import manager as manager_module
 from genesys_auth_adapter.engine.clock import ManualClock
+from genesys_auth_adapter.engine.flight import Flight
 
 from .fakes import FakeFetch, WaiterCount
 
@@ -27,20 +26,15 @@ def flight_waiters(monkeypatch: pytest.MonkeyPatch) -> WaiterCount:
     """Count threads that wait for another thread's token request.
 
     The manager makes each thread that joins a running token request wait on that request's
-    ``done`` event; this swaps in an event that counts its waiters, so a fetch can hold its
-    request open until every thread is provably waiting, with no sleeps.
+    flight; this swaps in a flight that counts its waiters, so a fetch can hold its request open
+    until every thread is provably waiting, with no sleeps.
     """
     count = WaiterCount()
 
-    class CountingEvent(threading.Event):
-        def wait(self, timeout: float | None = None) -> bool:
+    class CountedFlight(Flight):
+        def wait(self, timeout: float) -> bool:
             count.arrive()
             return super().wait(timeout)
 
-    class CountedFlight(manager_module._Flight):
-        def __init__(self, *, quick: bool) -> None:
-            super().__init__(quick=quick)
-            self.done = CountingEvent()
-
-    monkeypatch.setattr(manager_module, "_Flight", CountedFlight)
+    monkeypatch.setattr(manager_module, "Flight", CountedFlight)
     return count

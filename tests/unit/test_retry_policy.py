@@ -9,6 +9,7 @@ from email.utils import formatdate
 import pytest
 
 from genesys_auth_adapter.engine.retry import (
+    Attempt,
     Decision,
     Failure,
     Outcome,
@@ -180,6 +181,15 @@ def test_a_throttle_with_another_status_is_treated_as_a_429(method: str) -> None
 
 def test_state_is_a_new_value_per_attempt() -> None:
     first = RetryState(started=1.0)
-    second = first.record("HTTP 503")
+    outcome = Outcome(status=503, correlation_id="c-1")
+    second = first.record(outcome, wait=0.5)
+    third = second.record(outcome)
     assert (first.attempts, first.history) == (0, ())
-    assert (second.attempts, second.history) == (1, ("HTTP 503",))
+    assert second.attempts == 1
+    assert second.history == (Attempt(1, 503, "c-1", 0.5, "HTTP 503 (correlation id c-1)"),)
+    assert str(second.history[0]) == "HTTP 503 (correlation id c-1), waited 0.5 s"
+    assert (third.attempts, third.history) == (2, second.history)  # a retry that is not waited for is not kept
+    assert [str(a) for a in third.ended(outcome)] == [
+        "HTTP 503 (correlation id c-1), waited 0.5 s",
+        "HTTP 503 (correlation id c-1)",
+    ]

@@ -1,0 +1,272 @@
+"""One request's decisions, with no I/O: which token to attach, a 401 answered once, retry or stop.
+
+The flow is a generator, in the spirit of httpx's ``Auth.auth_flow``. It yields commands and a
+driver (one per front end: the requests adapter, the requests ``auth=`` hook, httpx sync and async)
+carries each out and sends back its result::
+
+    command                       the driver                                      sends back
+    Authorize()                   gets the header of a usable token               the header
+    Authorize(rejected=h)         drops h if it is still current, gets a new one  the new header
+    Drop(h)                       drops h if it is still current                  None
+    Send(authorization, kind)     sends the request with that header              an Outcome
+    Rewind()                      makes the body ready to be sent again           True, or False if it cannot
+    Sleep(seconds)                waits                                           None
+
+The flow returns a :class:`Verdict`. The driver never decides anything and the flow never touches a
+socket, a lock or a sleep, so one implementation of refresh-and-resend and one retry loop serve every
+front end, and both are unit-tested by driving the generator by hand.
+
+Each outcome is also the response's one clock sample: the flow feeds its ``Date`` to the offset
+estimate before anything else looks at it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random as _random
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Callable, Protocol, Union
+
+from .clock import Clock
+from .retry import Attempt, Decision, Outcome, RetryPolicy, RetryState, decide
+from .skew import ClockOffset
+
+_log = logging.getLogger("genesys_auth_adapter.retry")
+
+
+class SendKind(enum.Enum):
+    """Why a request is being sent."""
+
+    FIRST = "first"
+    RESEND = "re-send after 401"  # the same request with a new token
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class Authorize:
+    """Get the ``Authorization`` value to send: the usable token's, or a replacement for ``rejected``."""
+
+    rejected: str | None = None
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Forget the token that carried ``header`` if it is still the current one (no token request)."""
+
+    header: str
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send the request (rewound when not the first send) with ``authorization`` (None: no header)."""
+
+    authorization: str | None
+    kind: SendKind
+
+
+@dataclass(frozen=True)
+class Rewind:
+    """Make the request body ready to be sent again; answer False when it cannot be."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+Command = Union[Authorize, Drop, Send, Rewind, Sleep]
+
+AUTHORIZE = Authorize()
+REWIND = Rewind()
+
+
+class VerdictKind(enum.Enum):
+    """How a request ends."""
+
+    DELIVER = "deliver"  # hand the last response to the caller (or raise the last connection error)
+    EXHAUSTED = "exhausted"  # retryable, but attempts or time ran out: RetryExhaustedError
+    UNREPLAYABLE = "unreplayable"  # a 401 whose body cannot be sent again: UnreplayableBodyError
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The end of a request.
+
+    Attributes:
+        kind: What the front end does with the last response.
+        sends: How many times the request was sent, a 401 re-send included.
+        history: The attempts, when the request was retried or gave up; empty otherwise.
+        message: Why it gave up, with every attempt, for :class:`RetryExhaustedError`.
+    """
+
+    kind: VerdictKind
+    sends: int
+    history: tuple[Attempt, ...] = ()
+    message: str = ""
+
+
+def request_flow(
+    method: str,
+    *,
+    policy: RetryPolicy | None,
+    clock: Clock,
+    offset: ClockOffset,
+    what: Callable[[], str],
+    authorize: bool = True,
+    random: Callable[[], float] = _random.random,
+) -> Generator[Command, object, Verdict]:
+    """The decisions of one request.
+
+    Args:
+        method: The HTTP method, for the policy's idempotency rules.
+        policy: The retry policy; None (or one attempt) sends once, with no retries.
+        clock: Monotonic time for the budget, wall time for ``Retry-After`` dates.
+        offset: The clock-offset estimate every outcome's ``Date`` is fed to.
+        what: Describes the request for logs and errors (``GET /api/v2/users``, never a token);
+            called only when a retry is considered.
+        authorize: False for requests that carry no token (token requests): no 401 handling.
+        random: Jitter source.
+    """
+    if policy is not None and policy.max_attempts == 1:
+        policy = None
+    started = clock.monotonic()
+    state: RetryState | None = None  # made on the first retryable outcome, off the hot path
+    sends = 0
+    resent = False
+    header: str | None = None
+    if authorize:
+        header = _text((yield AUTHORIZE))
+    kind = SendKind.FIRST
+    while True:
+        outcome = yield Send(header, kind)
+        assert isinstance(outcome, Outcome)
+        sends += 1
+        _sample(offset, outcome)
+        if outcome.status == 401 and header is not None and not resent:
+            # One new token and one re-send per request, whatever number of retries it takes.
+            resent = True
+            if not (yield REWIND):
+                yield Drop(header)
+                return Verdict(VerdictKind.UNREPLAYABLE, sends)
+            header = _text((yield Authorize(rejected=header)))
+            outcome = yield Send(header, SendKind.RESEND)
+            assert isinstance(outcome, Outcome)
+            sends += 1
+            _sample(offset, outcome)
+        if policy is None or not _may_retry(policy, outcome):
+            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
+        if state is None:
+            state = RetryState(started=started)
+        tried = state.record(outcome)
+        decision = decide(
+            policy,
+            method,
+            tried,
+            outcome,
+            now=clock.monotonic(),
+            server_now=offset.server_time(clock.wall()),
+            random=random,
+        )
+        if decision.retry and not (yield REWIND):
+            _log.warning("Not retrying %s after %s: its body cannot be sent again.", what(), outcome.description)
+            decision = Decision(retry=False)
+        if not decision.retry:
+            history = tried.ended(outcome)
+            if not decision.exhausted:
+                return Verdict(VerdictKind.DELIVER, sends, history)
+            elapsed = clock.monotonic() - started
+            lines = "; ".join(f"attempt {a.number}: {a}" for a in history)
+            message = (
+                f"{what()} gave up after {tried.attempts} attempt(s) in {elapsed:.1f} s: {decision.reason}. {lines}."
+            )
+            return Verdict(VerdictKind.EXHAUSTED, sends, history, message)
+        state = state.record(outcome, decision.wait)
+        _log.info(
+            "Retrying %s in %.1f s (attempt %d of %d): %s.",
+            what(),
+            decision.wait,
+            state.attempts + 1,
+            policy.max_attempts,
+            outcome.description,
+        )
+        yield Sleep(decision.wait)
+        if authorize:
+            header = _text((yield AUTHORIZE))  # the token may have been refreshed meanwhile
+        kind = SendKind.RETRY
+
+
+class Driver(Protocol):
+    """Carries out a flow's commands with blocking I/O (the requests front ends, token requests)."""
+
+    def authorize(self, rejected: str | None) -> str:
+        """The header of a usable token, or of a replacement for the ``rejected`` one."""
+
+    def drop(self, header: str) -> None:
+        """Forget the token that carried ``header`` if it is still the current one."""
+
+    def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        """Send the request with that ``Authorization`` value (None: without one) and describe the result."""
+
+    def rewind(self) -> bool:
+        """Make the body ready to be sent again; False when it cannot be."""
+
+    def sleep(self, seconds: float) -> None:
+        """Wait."""
+
+
+def run(flow: Generator[Command, object, Verdict], driver: Driver) -> Verdict:
+    """Carry out every command of ``flow`` with ``driver`` and return its verdict."""
+    result: object = None
+    try:
+        while True:
+            command = flow.send(result)
+            kind = type(command)
+            if kind is Send:
+                assert isinstance(command, Send)
+                result = driver.send(command.authorization, command.kind)
+            elif kind is Authorize:
+                assert isinstance(command, Authorize)
+                result = driver.authorize(command.rejected)
+            elif kind is Rewind:
+                result = driver.rewind()
+            elif kind is Sleep:
+                assert isinstance(command, Sleep)
+                driver.sleep(command.seconds)
+                result = None
+            else:
+                assert isinstance(command, Drop)
+                driver.drop(command.header)
+                result = None
+    except StopIteration as stop:
+        verdict: Verdict = stop.value
+        return verdict
+    finally:
+        flow.close()
+
+
+def _text(value: object) -> str:
+    assert isinstance(value, str), f"a driver answered Authorize with {type(value).__name__}"
+    return value
+
+
+def _may_retry(policy: RetryPolicy, outcome: Outcome) -> bool:
+    """The cheap test of the common case: a response no policy would retry."""
+    status = outcome.status
+    return status is None or status == 429 or outcome.throttled or status in policy.retry_statuses
+
+
+def _sample(offset: ClockOffset, outcome: Outcome) -> None:
+    date = outcome.date
+    if date and outcome.sent_wall is not None and outcome.received_wall is not None and offset.wants(date):
+        offset.observe_date_header(date, outcome.sent_wall, outcome.received_wall)
+
+
+def _ended(verdict: Verdict, state: RetryState | None, outcome: Outcome) -> Verdict:
+    """A request that ends well after retries keeps its history (every attempt, the last included)."""
+    if state is None:
+        return verdict
+    return Verdict(verdict.kind, verdict.sends, state.record(outcome).ended(outcome))

@@ -1,0 +1,169 @@
+"""The requests driver of the request flow: send, convert, sleep, and turn the verdict into a result.
+
+Both requests front ends use it: :class:`~genesys_auth_adapter.GenesysAdapter` for every send of a
+request, and :class:`~genesys_auth_adapter.GenesysAuth`'s response hook (the way requests' digest
+auth answers its 401), whose first send requests itself has already made.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Callable
+
+import requests
+from requests.cookies import extract_cookies_to_jar
+from requests.models import PreparedRequest
+
+from ..engine.clock import Clock
+from ..engine.flow import SendKind, Verdict, VerdictKind
+from ..engine.manager import TokenManager
+from ..engine.retry import Outcome
+from ..errors import CORRELATION_HEADER, RetryExhaustedError, UnreplayableBodyError, without_query
+from ..oauth import failure_outcome
+from .body import prepare_replay
+from .outcomes import ATTEMPTS_ATTRIBUTE, classify, response_outcome
+
+SendRaw = Callable[[PreparedRequest], requests.Response]
+
+# Set on a response the flow already answered (a 401 re-sent once): a second layer (auth= on a
+# session that also mounts the adapter) never re-sends again.
+_HANDLED = "_genesys_auth_handled"
+# Set on a response that answers a re-send: the 401 it replaced (requests rebuilds ``history`` when
+# it follows a redirect, and GenesysSession puts the 401 back).
+_REPLACED_401 = "_genesys_auth_replaced_401"
+
+
+def was_handled(response: requests.Response) -> bool:
+    """True when the request flow has already answered this response's request."""
+    return bool(getattr(response, _HANDLED, False))
+
+
+def answered_401(response: requests.Response) -> requests.Response | None:
+    """The 401 that ``response`` (the answer to a re-send) replaced, or None."""
+    rejected = getattr(response, _REPLACED_401, None)
+    return rejected if isinstance(rejected, requests.Response) else None
+
+
+class RequestsDriver:
+    """Carries out the commands of one request's flow over ``requests``.
+
+    Args:
+        request: The prepared request; its ``Authorization`` header is set for each send.
+        send: Sends a prepared request once, with no hooks and no redirects.
+        tokens: The token driver.
+        clock: Wall time for the clock samples; the sleeps of retries.
+        first: The response to the first send when requests already made it (the ``auth=`` hook).
+    """
+
+    def __init__(
+        self,
+        request: PreparedRequest,
+        send: SendRaw,
+        tokens: TokenManager,
+        clock: Clock,
+        first: requests.Response | None = None,
+    ) -> None:
+        self.request = request
+        self._send = send
+        self._tokens = tokens
+        self._clock = clock
+        self._first = first
+        self.response: requests.Response | None = None
+        self.error: requests.RequestException | None = None
+        self.replaced_401: requests.Response | None = None
+
+    def authorize(self, rejected: str | None) -> str:
+        if rejected is not None:
+            return self._tokens.rejected(rejected).header
+        if self._first is not None:
+            # The hook: requests already sent the request, with the header it carries (which another
+            # thread may have replaced since: the 401 must name the token that was really sent).
+            return self.request.headers["Authorization"]
+        return self._tokens.header()
+
+    def drop(self, header: str) -> None:
+        self._tokens.discard(header)
+
+    def rewind(self) -> bool:
+        return prepare_replay(self.request)
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep(seconds)
+
+    def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        request = self.request
+        previous = self.response
+        if previous is not None:
+            # Read the (small) answer to the end, so its connection goes back to the pool and it stays
+            # readable in ``history``; keep a copy of the request it answered (with that token).
+            _ = previous.content
+            previous.close()
+            previous.request = request.copy()
+            if kind is SendKind.RESEND:
+                self.replaced_401 = previous
+                if request._cookies is not None and previous.raw is not None:  # type: ignore[attr-defined]
+                    extract_cookies_to_jar(request._cookies, request, previous.raw)  # type: ignore[attr-defined,no-untyped-call]
+                    request.prepare_cookies(request._cookies)  # type: ignore[attr-defined]
+        if authorization is None:
+            request.headers.pop("Authorization", None)
+        else:
+            request.headers["Authorization"] = authorization
+        first, self._first = self._first, None
+        sent_wall = self._clock.wall()
+        try:
+            response = first if first is not None else self._send(request)
+        except requests.RequestException as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            self.response, self.error = None, exc
+            return failure_outcome(failure, exc)
+        received_wall = self._clock.wall()
+        if first is not None:
+            # requests measured the first send itself; its round trip bounds the clock sample.
+            sent_wall = received_wall - first.elapsed.total_seconds()
+        else:
+            # A re-send from the hook goes around Session.send, which is what sets ``elapsed`` (for the
+            # adapter, Session.send sets it again, to the whole request).
+            response.elapsed = timedelta(seconds=max(0.0, received_wall - sent_wall))
+        self.response, self.error = response, None
+        return response_outcome(response, sent_wall, received_wall)
+
+    def result(self, verdict: Verdict) -> requests.Response:
+        """The response the caller gets for ``verdict``, or the error it raises."""
+        response = self.response
+        if verdict.kind is VerdictKind.DELIVER:
+            if self.error is not None:
+                raise self.error
+            assert response is not None
+            if self.replaced_401 is not None:
+                response.history.insert(0, self.replaced_401)
+                setattr(response, _REPLACED_401, self.replaced_401)
+            if verdict.sends > 1:
+                setattr(response, ATTEMPTS_ATTRIBUTE, verdict.sends)
+            setattr(response, _HANDLED, True)
+            return response
+        request = self.request
+        if verdict.kind is VerdictKind.UNREPLAYABLE:
+            assert response is not None
+            _ = response.content  # the Genesys error body stays readable on the error
+            response.close()
+            raise UnreplayableBodyError(
+                f"{request.method} {without_query(request.url)} was rejected with HTTP 401 and its body "
+                f"({type(request.body).__name__}) cannot be sent again, so it was not re-sent. The token has "
+                "been dropped: send the request again. To have such requests re-sent automatically, pass the "
+                "body as bytes, str, a dict, json= or a seekable binary file instead of a generator or stream.",
+                response=response,
+                request=request,
+            )
+        if response is not None:
+            _ = response.content  # an exhausted request's last response stays readable on the error
+        raise RetryExhaustedError(
+            verdict.message,
+            attempts=verdict.sends,
+            history=verdict.history,
+            last_status=None if response is None else response.status_code,
+            correlation_id=None if response is None else response.headers.get(CORRELATION_HEADER),
+            response=response,
+            request=request,
+        ) from self.error
