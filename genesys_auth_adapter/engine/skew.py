@@ -146,7 +146,7 @@ class ClockOffset:
 
         Once the estimate is good to a few milliseconds, further responses within the same server
         second cannot improve it; the first response of each new second is still sampled, so a clock
-        step is noticed within a second.
+        step is noticed within a second (and followed once ``AGREEMENT`` seconds have shown it).
         """
         bounds = self._bounds
         return not (value == self._last_date[0] and bounds is not None and bounds[1] - bounds[0] < _SETTLED)
@@ -210,14 +210,14 @@ class ClockOffset:
         # with the lowest upper bound. Those are the best samples, and the only ones kept.
         tightest = self._tightest
         if tightest is None:
-            self._anchor((sample, sample), 1)
+            self._keep((sample, sample), 1)
         elif _misses(sample, tightest):
             self._contradicted_by(sample, stamp)
         else:
             aside = self._set_aside
             if aside is not None and _misses(sample, aside.pair):
                 self._set_aside = None  # the estimate holds: what was set aside were strays
-            self._anchor(_narrowed(tightest, sample), self._count + 1)
+            self._keep(_narrowed(tightest, sample), self._count + 1)
 
     def _contradicted_by(self, sample: _Interval, stamp: float) -> None:
         aside = self._set_aside
@@ -232,7 +232,7 @@ class ClockOffset:
         # server's), so the older samples describe another offset.
         before = self._estimate
         self._set_aside = None
-        self._anchor(aside.pair, aside.count)
+        self._keep(aside.pair, aside.count)
         after = self._estimate
         if before is not None and after is not None:
             _log.info(
@@ -242,7 +242,7 @@ class ClockOffset:
                 aside.count,
             )
 
-    def _anchor(self, tightest: _Pair, count: int) -> None:
+    def _keep(self, tightest: _Pair, count: int) -> None:
         self._tightest = tightest
         self._count = count
         low, high = tightest[0].low, tightest[1].high
