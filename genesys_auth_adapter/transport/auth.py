@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -162,8 +163,13 @@ class GenesysAuth(AuthBase):
         connection = response.connection  # the adapter that sent the request
 
         def send(request: PreparedRequest) -> requests.Response:
+            # Session.send times the responses it sends; this one goes straight to the adapter, so
+            # its round trip is measured here, for the clock sample and for ``elapsed``.
+            clock = self.manager.clock
+            sent_wall, started = clock.wall(), clock.monotonic()
             resent: requests.Response = connection.send(request, **kwargs)
-            self.observe(resent)
+            resent.elapsed = timedelta(seconds=max(0.0, clock.monotonic() - started))
+            self.observe(resent, sent_wall)
             return resent
 
         return self.resend_after_401(response, send)
