@@ -5,17 +5,24 @@ response to a request sent at local time ``t0`` and received at ``t1`` was stamp
 ``[D, D + 1)`` and a local time in ``[t0, t1]``, so ``server - local`` lies in ``[D - t1, D + 1 - t0]``.
 A short round trip gives a narrow interval. Intersecting the intervals of several samples, taken at
 different points of the server's second, pins the offset far below one second; two samples, the one
-with the highest lower bound and the one with the lowest upper bound, carry that intersection. When
-the newest sample contradicts them (the local clock was stepped), the estimate starts again from it.
-Samples that agree with the estimate and would narrow it by less than a millisecond are checked with a
-few comparisons and no lock.
+with the highest lower bound and the one with the lowest upper bound, carry that intersection.
+
+A sample that contradicts the estimate (its interval misses the intersection) is either a stray (a
+proxy's error page, a cached response with an old ``Date``) or the first sign of a clock step. It is
+set aside, not trusted: the estimate is replaced only once samples stamped in ``AGREEMENT`` different
+server seconds contradict it and agree with each other, as a stepped clock does on every later
+response while a cached ``Date`` drifts away from itself second by second. A sample that agrees with
+the estimate and not with the samples set aside shows they were strays, and they are dropped. A busy
+session samples every new server second, so a real step is followed within about ``AGREEMENT``
+seconds. Samples that agree with the estimate and would narrow it by less than a millisecond are
+checked with a few comparisons and no lock while nothing is set aside.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from calendar import timegm
+from calendar import monthrange, timegm
 from dataclasses import dataclass
 from email.utils import parsedate_tz
 
@@ -26,6 +33,11 @@ WARN_OFFSET = 180.0
 #: A sample that narrows the estimate by less than this (seconds) is skipped, so a busy session rarely
 #: takes the lock; a sample that contradicts the estimate (a clock step) is never skipped.
 MIN_GAIN = 0.001
+#: Contradicting samples from this many different server seconds, agreeing with each other, replace the
+#: estimate (a clock step); fewer are set aside as strays.
+AGREEMENT = 3
+#: The furthest a real time zone lies from UTC (UTC+14, Kiribati), in seconds.
+_MAX_ZONE = 14 * 3600
 #: An estimate narrower than this (seconds) is settled: only a new server second can still change it.
 _SETTLED = 0.01
 
@@ -59,18 +71,51 @@ class _Interval:
     high: float
 
 
+# An intersection of intervals, carried by the sample with the highest lower bound and the one with
+# the lowest upper bound.
+_Pair = tuple[_Interval, _Interval]
+
+
+def _misses(sample: _Interval, pair: _Pair) -> bool:
+    """Whether ``sample`` contradicts the intersection ``pair`` carries."""
+    return sample.high < pair[0].low or sample.low > pair[1].high
+
+
+def _narrowed(pair: _Pair, sample: _Interval) -> _Pair:
+    """The pair carrying the intersection of ``pair``'s and ``sample``, which must not miss it."""
+    return (sample if sample.low > pair[0].low else pair[0], sample if sample.high < pair[1].high else pair[1])
+
+
+@dataclass(frozen=True)
+class _SetAside:
+    """Samples that contradict the estimate and agree with each other: strays or a clock step."""
+
+    pair: _Pair
+    count: int
+    stamps: frozenset[float]  # the server timestamps they carry
+
+
 def parse_http_date(value: str) -> float | None:
-    """Parse an RFC 7231 date (``Tue, 01 Dec 2026 09:41:14 GMT``) into Unix seconds, or None."""
+    """Parse an RFC 7231 date (``Tue, 01 Dec 2026 09:41:14 GMT``) into Unix seconds, or None.
+
+    Impossible dates give None rather than being normalised into another instant: an hour of 24 or
+    more, a minute of 60 or more, a second above 60, a day the month does not have, a month outside
+    1-12, a year outside 1-9999, or a zone further than 14 hours from UTC. A second of 60 (a leap
+    second, which RFC 5322 allows) is read as the first instant of the next minute, as POSIX time has
+    no leap seconds.
+    """
     parsed = parsedate_tz(value)
     if parsed is None:
         return None
-    # parsedate_tz gives a 10-tuple whose last item is the zone offset in seconds.
+    # parsedate_tz gives a 10-tuple whose last item is the zone offset in seconds; it checks none of
+    # the fields' ranges, and timegm would turn "99:99:99" into a time on the next day.
     year, month, day, hour, minute, second = parsed[:6]
     zone = parsed[9] or 0
-    try:
-        return float(timegm((year, month, day, hour, minute, second, 0, 1, 0)) - zone)
-    except (OverflowError, ValueError):
+    if not (1 <= year <= 9999 and 1 <= month <= 12 and 0 <= hour < 24 and 0 <= minute < 60 and 0 <= second <= 60):
         return None
+    if not 1 <= day <= monthrange(year, month)[1] or abs(zone) > _MAX_ZONE:
+        return None
+    return float(timegm((year, month, day, hour, minute, second, 0, 1, 0)) - zone)
 
 
 class ClockOffset:
@@ -78,8 +123,9 @@ class ClockOffset:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tightest: tuple[_Interval, _Interval] | None = None
+        self._tightest: _Pair | None = None
         self._count = 0
+        self._set_aside: _SetAside | None = None
         self._estimate: OffsetEstimate | None = None
         self._bounds: tuple[float, float] | None = None  # the estimate's interval, read without the lock
         self._warned = False
@@ -104,7 +150,7 @@ class ClockOffset:
 
         Once the estimate is good to a few milliseconds, further responses within the same server
         second cannot improve it; the first response of each new second is still sampled, so a clock
-        step is noticed within a second.
+        step is noticed within a second (and followed once ``AGREEMENT`` seconds have shown it).
         """
         bounds = self._bounds
         return not (value == self._last_date[0] and bounds is not None and bounds[1] - bounds[0] < _SETTLED)
@@ -141,14 +187,14 @@ class ClockOffset:
             return
         low, high = server - received_wall, server + resolution - sent_wall
         bounds = self._bounds
-        if bounds is not None:
+        if bounds is not None and self._set_aside is None:
             # A sample that agrees with the estimate and would narrow it by less than MIN_GAIN is not
             # worth the lock: the common case on a busy session, decided with a few comparisons.
             new_low, new_high = max(low, bounds[0]), min(high, bounds[1])
             if new_low <= new_high and (bounds[1] - bounds[0]) - (new_high - new_low) < MIN_GAIN:
                 return
         with self._lock:
-            self._add(_Interval(low, high))
+            self._add(_Interval(low, high), server)
             estimate = self._estimate
             warn = estimate is not None and abs(estimate.offset) > WARN_OFFSET and not self._warned
             if warn:
@@ -162,23 +208,47 @@ class ClockOffset:
                 "behind" if estimate.offset > 0 else "ahead of",
             )
 
-    def _add(self, sample: _Interval) -> None:
+    def _add(self, sample: _Interval, stamp: float) -> None:
         # The estimate is the intersection of all samples since the last clock step, and an
         # intersection is fixed by two samples: the one with the highest lower bound and the one
         # with the lowest upper bound. Those are the best samples, and the only ones kept.
         tightest = self._tightest
-        if tightest is None or sample.high < tightest[0].low or sample.low > tightest[1].high:
-            # The first sample, or one that contradicts everything before it: the local clock was
-            # stepped (or the server's was), so the older samples describe another offset.
-            self._tightest = tightest = (sample, sample)
-            self._count = 1
+        if tightest is None:
+            self._keep((sample, sample), 1)
+        elif _misses(sample, tightest):
+            self._contradicted_by(sample, stamp)
         else:
-            lowest, highest = tightest
-            self._tightest = tightest = (
-                sample if sample.low > lowest.low else lowest,
-                sample if sample.high < highest.high else highest,
+            aside = self._set_aside
+            if aside is not None and _misses(sample, aside.pair):
+                self._set_aside = None  # the estimate holds: what was set aside were strays
+            self._keep(_narrowed(tightest, sample), self._count + 1)
+
+    def _contradicted_by(self, sample: _Interval, stamp: float) -> None:
+        aside = self._set_aside
+        if aside is None or _misses(sample, aside.pair):
+            aside = _SetAside((sample, sample), 1, frozenset((stamp,)))
+        else:
+            aside = _SetAside(_narrowed(aside.pair, sample), aside.count + 1, aside.stamps | {stamp})
+        if len(aside.stamps) < AGREEMENT:
+            self._set_aside = aside
+            return
+        # Agreeing samples from several server seconds: the clock was stepped (the local one, or the
+        # server's), so the older samples describe another offset.
+        before = self._estimate
+        self._set_aside = None
+        self._keep(aside.pair, aside.count)
+        after = self._estimate
+        if before is not None and after is not None:
+            _log.info(
+                "The server clock offset moved from %+.3f s to %+.3f s (%d samples agree); a clock was stepped.",
+                before.offset,
+                after.offset,
+                aside.count,
             )
-            self._count += 1
+
+    def _keep(self, tightest: _Pair, count: int) -> None:
+        self._tightest = tightest
+        self._count = count
         low, high = tightest[0].low, tightest[1].high
-        self._estimate = OffsetEstimate((low + high) / 2, (high - low) / 2, self._count)
+        self._estimate = OffsetEstimate((low + high) / 2, (high - low) / 2, count)
         self._bounds = (low, high)

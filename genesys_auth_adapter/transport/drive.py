@@ -109,7 +109,7 @@ class RequestsDriver:
         else:
             request.headers["Authorization"] = authorization
         first, self._first = self._first, None
-        sent_wall = self._clock.wall()
+        sent_wall, started = self._clock.wall(), self._clock.monotonic()
         try:
             response = first if first is not None else self._send(request)
         except requests.RequestException as exc:
@@ -125,7 +125,7 @@ class RequestsDriver:
         else:
             # A re-send from the hook goes around Session.send, which is what sets ``elapsed`` (for the
             # adapter, Session.send sets it again, to the whole request).
-            response.elapsed = timedelta(seconds=max(0.0, received_wall - sent_wall))
+            response.elapsed = timedelta(seconds=max(0.0, self._clock.monotonic() - started))
         self.response, self.error = response, None
         return response_outcome(response, sent_wall, received_wall)
 

@@ -9,7 +9,7 @@ from typing import Callable
 
 import pytest
 
-from genesys_auth_adapter import ClientCredentials, GenesysSession, SystemClock, session
+from genesys_auth_adapter import ClientCredentials, GenesysAuth, GenesysSession, SystemClock, session
 from genesys_auth_adapter.emulator import Emulator
 
 TIMEOUT = (5.0, 15.0)
@@ -58,6 +58,14 @@ def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
 @pytest.fixture
 def creds(emu: Emulator) -> ClientCredentials:
     return credentials_for(emu)
+
+
+@pytest.fixture
+def auth(creds: ClientCredentials) -> Iterator[GenesysAuth]:
+    """A ``GenesysAuth`` on the emulator, closed afterwards (its token session's sockets with it)."""
+    auth = GenesysAuth(creds)
+    yield auth
+    auth.close()
 
 
 @pytest.fixture

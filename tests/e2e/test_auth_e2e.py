@@ -91,8 +91,7 @@ def test_a_revoked_token_is_replaced_and_the_request_resent(emu: Emulator, gsess
     assert emu.counters()["requests_by_path"]["/api/v2/users/me"] == 3
 
 
-def test_a_one_off_call_with_auth_recovers_from_a_401_too(emu: Emulator, creds: Any) -> None:
-    auth = GenesysAuth(creds)
+def test_a_one_off_call_with_auth_recovers_from_a_401_too(emu: Emulator, auth: GenesysAuth) -> None:
     url = emu.api_url + "/api/v2/users/me"
     assert requests.get(url, auth=auth, timeout=TIMEOUT).status_code == 200
     emu.revoke_all()
@@ -218,9 +217,10 @@ def test_a_generator_body_is_never_resent_short(emu: Emulator, gsession: Genesys
 
 
 @pytest.mark.parametrize("mode", ["adapter", "auth"])
-def test_a_redirect_to_storage_carries_no_authorization(emu: Emulator, creds: Any, mode: str) -> None:
+def test_a_redirect_to_storage_carries_no_authorization(
+    emu: Emulator, creds: Any, auth: GenesysAuth, mode: str
+) -> None:
     """Pins: the bearer token leaking to a signed storage URL ("Only one auth mechanism allowed")."""
-    auth = GenesysAuth(creds)
     url = emu.api_url + "/api/v2/downloads/rec-42"
     if mode == "adapter":
         with requests.Session() as s:
@@ -236,8 +236,7 @@ def test_a_redirect_to_storage_carries_no_authorization(emu: Emulator, creds: An
     assert emu.counters()["storage_authorization_headers"] == 0
 
 
-def test_no_token_goes_to_the_login_host_or_elsewhere(emu: Emulator, creds: Any) -> None:
-    auth = GenesysAuth(creds)
+def test_no_token_goes_to_the_login_host_or_elsewhere(emu: Emulator, auth: GenesysAuth) -> None:
     with requests.Session() as s:
         s.mount("http://", GenesysAdapter(auth))  # deliberately too wide a mount
         s.get(emu.api_url + "/api/v2/users/me", timeout=TIMEOUT)
