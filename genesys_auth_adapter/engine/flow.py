@@ -248,6 +248,50 @@ def run(flow: Generator[Command, object, Verdict], driver: Driver) -> Verdict:
         flow.close()
 
 
+class AsyncDriver(Protocol):
+    """Carries out a flow's commands with asyncio (httpx's async token requests)."""
+
+    async def authorize(self, rejected: str | None) -> str:
+        """The header of a usable token, or of a replacement for the ``rejected`` one."""
+
+    async def drop(self, header: str) -> None:
+        """Forget the token that carried ``header`` if it is still the current one."""
+
+    async def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        """Send the request with that ``Authorization`` value (None: without one) and describe the result."""
+
+    async def rewind(self) -> bool:
+        """Make the body ready to be sent again; False when it cannot be."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait without blocking the event loop."""
+
+
+async def run_async(flow: Generator[Command, object, Verdict], driver: AsyncDriver) -> Verdict:
+    """Carry out every command of ``flow`` with an asyncio ``driver`` and return its verdict."""
+    result: object = None
+    try:
+        while True:
+            command = flow.send(result)
+            if isinstance(command, Send):
+                result = await driver.send(command.authorization, command.kind)
+            elif isinstance(command, Authorize):
+                result = await driver.authorize(command.rejected)
+            elif isinstance(command, Rewind):
+                result = await driver.rewind()
+            elif isinstance(command, Sleep):
+                await driver.sleep(command.seconds)
+                result = None
+            else:
+                await driver.drop(command.header)
+                result = None
+    except StopIteration as stop:
+        verdict: Verdict = stop.value
+        return verdict
+    finally:
+        flow.close()
+
+
 def _text(value: object) -> str:
     assert isinstance(value, str), f"a driver answered Authorize with {type(value).__name__}"
     return value

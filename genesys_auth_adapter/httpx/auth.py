@@ -1,0 +1,312 @@
+"""``GenesysHttpxAuth``: the httpx front end, one auth object for ``httpx.Client`` and ``httpx.AsyncClient``.
+
+Each request runs the same request flow as the requests front ends (:mod:`..engine.flow`): the auth
+flow generator carries out its commands, yielding each send to httpx. Sync clients wait for tokens
+on threads (:class:`~..engine.manager.TokenManager`); async clients await them
+(:class:`~..engine.aio.AsyncTokens`) and never block the event loop. Both drive one token state, so
+threads and tasks sharing one auth object make one token request between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncGenerator, Generator
+from typing import Any, cast
+
+import httpx
+
+from ..credentials import TokenSource
+from ..engine.aio import AsyncTokens
+from ..engine.clock import SYSTEM_CLOCK, Clock
+from ..engine.flow import Authorize, Drop, Rewind, Send, Sleep, Verdict, VerdictKind, request_flow
+from ..engine.manager import TokenManager
+from ..engine.retry import Outcome, RetryPolicy, effective_policy
+from ..engine.skew import ClockOffset, OffsetEstimate
+from ..engine.state import TokenState, WaitTimeout
+from ..engine.token import IssuedToken, Token
+from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenWaitTimeout, UnreplayableBodyError, without_query
+from ..oauth import failure_outcome
+from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
+from ..transport.scope import ApiScope
+from .body import Replay
+from .login import AsyncHttpxLogin, HttpxLogin, TimeoutTypes
+from .outcomes import CAPTURE, failed, response_outcome
+from .transport import AsyncGenesysTransport, GenesysTransport
+
+#: Connect and read timeout of token requests.
+DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class GenesysHttpxAuth(httpx.Auth):
+    """Bearer auth for the Genesys Cloud API on ``httpx.Client`` and ``httpx.AsyncClient`` alike.
+
+    Tokens go only to URLs under the credentials' API base. A 401 is answered by one new token and
+    one re-send per request; 429, 502/503/504 and (with the library's transport, see
+    :meth:`transport`) connection failures are retried under ``retry``, the same policy and budgets
+    as the requests front ends. A request body that cannot be sent again is never re-sent short.
+
+    Args:
+        credentials: Where the API is and how to get tokens (:class:`ClientCredentials`,
+            :class:`AccessToken`, or any :class:`TokenSource`).
+        clock: The clock for deadlines, budgets and sync sleeps (tests pass a manual one).
+        timeout: Timeout of token requests.
+        retry: The retry policy of API and token requests; override it per request with
+            :func:`~genesys_auth_adapter.retry_policy`.
+        wait_timeout: How long a caller waits for another caller's token request; by default as long
+            as that request may take under ``retry``.
+        http: An ``httpx.Client`` for sync token requests (proxies, certificates); never closed here.
+            By default each token request uses a short-lived client of its own.
+        async_http: An ``httpx.AsyncClient`` for async token requests; it must belong to the event loop
+            the auth is used on. By default each async token request uses a short-lived client.
+    """
+
+    def __init__(
+        self,
+        credentials: TokenSource,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        timeout: TimeoutTypes = DEFAULT_TOKEN_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        wait_timeout: float | None = None,
+        http: httpx.Client | None = None,
+        async_http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.scope = ApiScope(credentials.api_url)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self._options: dict[str, Any] = {
+            "clock": clock,
+            "timeout": timeout,
+            "retry": retry,
+            "wait_timeout": wait_timeout,
+        }
+        offset = ClockOffset()
+        if wait_timeout is None:
+            wait_timeout = min(self.retry.max_time + _attempt_seconds(timeout) + 5.0, threading.TIMEOUT_MAX)
+        self.state = TokenState(
+            clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token()
+        )
+        login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http)
+        quick = login.quick()
+        self.tokens = TokenManager(
+            lambda: login.fetch(credentials), fetch_ahead=lambda: quick.fetch(credentials), state=self.state
+        )
+        async_login = AsyncHttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http)
+        async_quick = async_login.quick()
+
+        async def fetch() -> IssuedToken:
+            return await async_login.fetch(credentials)
+
+        async def fetch_ahead() -> IssuedToken:
+            return await async_quick.fetch(credentials)
+
+        self.async_tokens = AsyncTokens(self.state, fetch, fetch_ahead)
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL tokens are sent to."""
+        return self.scope.base_url
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this auth reads."""
+        return self.state.clock
+
+    @property
+    def offset(self) -> ClockOffset:
+        """The clock-offset estimator this auth feeds."""
+        return self.state.offset
+
+    @property
+    def clock_offset(self) -> OffsetEstimate | None:
+        """The estimated ``server - local`` clock offset, or None before the first sample."""
+        return self.state.offset.estimate
+
+    def token(self) -> Token:
+        """A usable token (fetched if needed), from a thread."""
+        try:
+            return self.tokens.token()
+        except WaitTimeout as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+
+    async def atoken(self) -> Token:
+        """A usable token (fetched if needed), from a task."""
+        try:
+            return await self.async_tokens.token()
+        except WaitTimeout as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+
+    def transport(self, inner: httpx.BaseTransport | None = None) -> GenesysTransport:
+        """A transport for a sync client that keeps the token off redirect hops outside the API base and
+        lets connection failures be retried: ``httpx.Client(auth=auth, transport=auth.transport())``."""
+        return GenesysTransport(self.scope, inner)
+
+    def async_transport(self, inner: httpx.AsyncBaseTransport | None = None) -> AsyncGenesysTransport:
+        """The async counterpart of :meth:`transport`, for ``httpx.AsyncClient``."""
+        return AsyncGenesysTransport(self.scope, inner)
+
+    def _flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        method = request.method.upper()
+        return request_flow(
+            method,
+            policy=effective_policy(self.retry),
+            clock=self.state.clock,
+            offset=self.state.offset,
+            what=lambda: f"{method} {without_query(request.url.path)}",
+        )
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if str(request.url) not in self.scope:
+            yield request
+            return
+        request.extensions = {**request.extensions, CAPTURE: True}
+        flow = self._flow(request)
+        replay = Replay(request)
+        clock = self.state.clock
+        response: httpx.Response | None = None
+        result: object = None
+        try:
+            while True:
+                try:
+                    command = flow.send(result)
+                except StopIteration as stop:
+                    verdict: Verdict = stop.value
+                    break
+                if isinstance(command, Send):
+                    _authorize(request, command.authorization)
+                    sent_wall = clock.wall()
+                    response = yield request
+                    received_wall = clock.wall()
+                    body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
+                    result = _outcome(response, sent_wall, received_wall, body)
+                elif isinstance(command, Authorize):
+                    result = (
+                        self.tokens.header()
+                        if command.rejected is None
+                        else self.tokens.rejected(command.rejected).header
+                    )
+                elif isinstance(command, Sleep):
+                    clock.sleep(command.seconds)
+                    result = None
+                elif isinstance(command, Rewind):
+                    result = replay.rewind()
+                else:
+                    assert isinstance(command, Drop)
+                    self.tokens.discard(command.header)
+                    result = None
+        except WaitTimeout as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+        finally:
+            flow.close()
+        assert response is not None
+        if verdict.kind is VerdictKind.UNREPLAYABLE:
+            response.read()
+        _finish(verdict, request, response)
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if str(request.url) not in self.scope:
+            yield request
+            return
+        request.extensions = {**request.extensions, CAPTURE: True}
+        flow = self._flow(request)
+        replay = Replay(request)
+        clock = self.state.clock
+        tokens = self.async_tokens
+        response: httpx.Response | None = None
+        result: object = None
+        try:
+            while True:
+                try:
+                    command = flow.send(result)
+                except StopIteration as stop:
+                    verdict: Verdict = stop.value
+                    break
+                if isinstance(command, Send):
+                    _authorize(request, command.authorization)
+                    sent_wall = clock.wall()
+                    response = yield request
+                    received_wall = clock.wall()
+                    body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
+                    result = _outcome(response, sent_wall, received_wall, body)
+                elif isinstance(command, Authorize):
+                    if command.rejected is None:
+                        result = await tokens.header()
+                    else:
+                        result = (await tokens.rejected(command.rejected)).header
+                elif isinstance(command, Sleep):
+                    await asyncio.sleep(command.seconds)
+                    result = None
+                elif isinstance(command, Rewind):
+                    result = replay.rewind()
+                else:
+                    assert isinstance(command, Drop)
+                    self.state.discard(command.header)
+                    result = None
+        except WaitTimeout as exc:
+            raise TokenWaitTimeout(str(exc)) from exc
+        finally:
+            flow.close()
+        assert response is not None
+        if verdict.kind is VerdictKind.UNREPLAYABLE:
+            await response.aread()
+        _finish(verdict, request, response)
+
+    def __repr__(self) -> str:
+        return f"GenesysHttpxAuth({self.credentials!r})"
+
+
+def _authorize(request: httpx.Request, authorization: str | None) -> None:
+    if authorization is None:
+        request.headers.pop("Authorization", None)
+    else:
+        request.headers["Authorization"] = authorization
+
+
+def _outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str) -> Outcome:
+    failure = failed(response)
+    if failure is not None:
+        return failure_outcome(*failure)
+    return response_outcome(response, sent_wall, received_wall, body)
+
+
+def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:
+    """Turn the verdict into what the caller sees: the last response (returned by httpx) or an error."""
+    failure = failed(response)
+    if verdict.kind is VerdictKind.DELIVER:
+        if failure is not None:
+            raise failure[1]  # a connection failure that is not retried reaches the caller as httpx raised it
+        if verdict.sends > 1:
+            setattr(response, ATTEMPTS_ATTRIBUTE, verdict.sends)
+        return
+    if verdict.kind is VerdictKind.UNREPLAYABLE:
+        raise UnreplayableBodyError(
+            f"{request.method} {without_query(request.url)} was rejected with HTTP 401 and its body cannot be "
+            "sent again (a generator, an async iterator or a stream), so it was not re-sent. The token has been "
+            "dropped: send the request again. To have such requests re-sent automatically, pass the body as "
+            "bytes, str, json=, data= or a seekable file.",
+            response=cast(Any, response),  # requests' stubs type these as requests objects
+            request=cast(Any, request),
+        )
+    real = None if failure is not None else response
+    raise RetryExhaustedError(
+        verdict.message,
+        attempts=verdict.sends,
+        history=verdict.history,
+        last_status=None if real is None else real.status_code,
+        correlation_id=None if real is None else real.headers.get(CORRELATION_HEADER),
+        response=real,
+        request=request,
+    ) from (failure[1] if failure is not None else None)
+
+
+def _attempt_seconds(timeout: TimeoutTypes) -> float:
+    """How long one token request may take under ``timeout`` (connect plus read)."""
+    if timeout is None:
+        return 120.0
+    if isinstance(timeout, httpx.Timeout):
+        parts = (timeout.connect, timeout.read)
+        if any(part is None for part in parts):
+            return 120.0
+        return sum(float(part) for part in parts if part is not None)
+    return 2 * float(timeout)

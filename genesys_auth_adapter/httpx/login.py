@@ -1,0 +1,221 @@
+"""The httpx drivers of token requests (sync and async): a token source's request sent through the flow.
+
+Async token requests go through ``httpx.AsyncClient``, never a blocking call on the event loop. Each
+token request (about one per token lifetime) uses a short-lived client of its own unless one is
+given, so an auth object works from any thread and any event loop, and after a fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Union
+
+import httpx
+
+from ..engine.clock import Clock
+from ..engine.flow import SendKind, Verdict, VerdictKind, request_flow, run, run_async
+from ..engine.retry import Outcome, RetryPolicy
+from ..engine.skew import ClockOffset
+from ..engine.token import IssuedToken
+from ..oauth import TokenRequest, exhausted, failure_outcome, login_outcome, parse_token_response, unreachable
+from .outcomes import classify
+
+if TYPE_CHECKING:
+    from ..credentials import TokenSource
+
+_log = logging.getLogger("genesys_auth_adapter.login")
+
+TimeoutTypes = Union[httpx.Timeout, float, None]
+
+#: Timeouts of an ahead-of-expiry token request, in seconds.
+_QUICK = httpx.Timeout(10.0, connect=5.0)
+
+
+class _Settings:
+    def __init__(self, *, clock: Clock, offset: ClockOffset, retry: RetryPolicy, timeout: TimeoutTypes) -> None:
+        self.clock = clock
+        self.offset = offset
+        self.retry = retry
+        self.timeout = timeout
+        self.policy = retry.with_methods("POST")  # a token request is safe to repeat
+
+    def flow(self, request: TokenRequest):  # type: ignore[no-untyped-def]
+        return request_flow(
+            "POST",
+            policy=self.policy,
+            clock=self.clock,
+            offset=self.offset,
+            what=lambda: f"POST {request.url}",
+            authorize=False,
+        )
+
+
+def _post_arguments(request: TokenRequest, timeout: TimeoutTypes) -> dict[str, object]:
+    return {
+        "data": dict(request.form),
+        "auth": request.basic,
+        "headers": {"Accept": "application/json"},
+        "timeout": timeout,
+        "follow_redirects": False,
+    }
+
+
+def _finish(
+    verdict: Verdict, request: TokenRequest, response: httpx.Response | None, error: BaseException | None
+) -> httpx.Response:
+    if verdict.kind is VerdictKind.EXHAUSTED:
+        raise exhausted(verdict, response, secret=request.secret) from error
+    if error is not None:
+        raise unreachable(request.url, error) from error
+    assert response is not None
+    return response
+
+
+class HttpxLogin(_Settings):
+    """Sends token requests with a sync ``httpx.Client`` (``http``, or a short-lived one per request)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        offset: ClockOffset,
+        retry: RetryPolicy,
+        timeout: TimeoutTypes,
+        http: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout)
+        self.http = http
+
+    def quick(self) -> HttpxLogin:
+        """One attempt with short timeouts, for an ahead-of-expiry refresh."""
+        return HttpxLogin(
+            clock=self.clock,
+            offset=self.offset,
+            retry=replace(self.retry, max_attempts=1),
+            timeout=_QUICK,
+            http=self.http,
+        )
+
+    def fetch(self, source: TokenSource) -> IssuedToken:
+        """A new token from ``source`` (its token request, or its own :meth:`obtain`)."""
+        request = source.token_request()
+        if request is None:
+            return source.obtain()
+        if self.http is not None:
+            return parse_token_response(self._post(self.http, request), secret=request.secret)
+        with httpx.Client() as http:
+            return parse_token_response(self._post(http, request), secret=request.secret)
+
+    def _post(self, http: httpx.Client, request: TokenRequest) -> httpx.Response:
+        driver = _SyncDriver(self, http, request)
+        verdict = run(self.flow(request), driver)
+        return _finish(verdict, request, driver.response, driver.error)
+
+
+class _SyncDriver:
+    def __init__(self, login: HttpxLogin, http: httpx.Client, request: TokenRequest) -> None:
+        self._login, self._http, self._request = login, http, request
+        self.response: httpx.Response | None = None
+        self.error: BaseException | None = None
+
+    def authorize(self, rejected: str | None) -> str:
+        raise AssertionError("a token request carries no token")
+
+    def drop(self, header: str) -> None:
+        raise AssertionError("a token request carries no token")
+
+    def rewind(self) -> bool:
+        return True
+
+    def sleep(self, seconds: float) -> None:
+        self._login.clock.sleep(seconds)
+
+    def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        clock = self._login.clock
+        sent_wall = clock.wall()
+        try:
+            response = self._http.post(self._request.url, **_post_arguments(self._request, self._login.timeout))  # type: ignore[arg-type]
+        except httpx.TransportError as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise unreachable(self._request.url, exc) from exc
+            self.response, self.error = None, exc
+            return failure_outcome(failure, exc)
+        self.response, self.error = response, None
+        return login_outcome(response, sent_wall=sent_wall, received_wall=clock.wall())
+
+
+class AsyncHttpxLogin(_Settings):
+    """Sends token requests with an ``httpx.AsyncClient`` (``http``, or a short-lived one per request)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        offset: ClockOffset,
+        retry: RetryPolicy,
+        timeout: TimeoutTypes,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout)
+        self.http = http
+
+    def quick(self) -> AsyncHttpxLogin:
+        """One attempt with short timeouts, for an ahead-of-expiry refresh."""
+        return AsyncHttpxLogin(
+            clock=self.clock,
+            offset=self.offset,
+            retry=replace(self.retry, max_attempts=1),
+            timeout=_QUICK,
+            http=self.http,
+        )
+
+    async def fetch(self, source: TokenSource) -> IssuedToken:
+        """A new token from ``source``; a source's own :meth:`obtain` runs in a worker thread."""
+        request = source.token_request()
+        if request is None:
+            return await asyncio.to_thread(source.obtain)
+        if self.http is not None:
+            return parse_token_response(await self._post(self.http, request), secret=request.secret)
+        async with httpx.AsyncClient() as http:
+            return parse_token_response(await self._post(http, request), secret=request.secret)
+
+    async def _post(self, http: httpx.AsyncClient, request: TokenRequest) -> httpx.Response:
+        driver = _AsyncDriver(self, http, request)
+        verdict = await run_async(self.flow(request), driver)
+        return _finish(verdict, request, driver.response, driver.error)
+
+
+class _AsyncDriver:
+    def __init__(self, login: AsyncHttpxLogin, http: httpx.AsyncClient, request: TokenRequest) -> None:
+        self._login, self._http, self._request = login, http, request
+        self.response: httpx.Response | None = None
+        self.error: BaseException | None = None
+
+    async def authorize(self, rejected: str | None) -> str:
+        raise AssertionError("a token request carries no token")
+
+    async def drop(self, header: str) -> None:
+        raise AssertionError("a token request carries no token")
+
+    async def rewind(self) -> bool:
+        return True
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def send(self, authorization: str | None, kind: SendKind) -> Outcome:
+        clock = self._login.clock
+        sent_wall = clock.wall()
+        try:
+            response = await self._http.post(self._request.url, **_post_arguments(self._request, self._login.timeout))  # type: ignore[arg-type]
+        except httpx.TransportError as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise unreachable(self._request.url, exc) from exc
+            self.response, self.error = None, exc
+            return failure_outcome(failure, exc)
+        self.response, self.error = response, None
+        return login_outcome(response, sent_wall=sent_wall, received_wall=clock.wall())

@@ -1,0 +1,58 @@
+"""What the httpx front end tells the request flow: httpx failures classified, responses described.
+
+httpx raises a connection failure out of ``Client.send``, past the auth flow, so an auth flow alone
+could never retry one. The library's transports (:mod:`.transport`) therefore hand a failure of a
+request the flow sent back as a marked response, which the flow sees as an outcome and either retries
+or re-raises.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ..engine.retry import Failure, Outcome
+from ..errors import CORRELATION_HEADER
+
+#: Request extension: the flow sent this request; the transport hands its connection failures back.
+CAPTURE = "genesys_auth_adapter.capture_failures"
+#: Response extension of such a marked response: the (Failure, exception) pair.
+FAILED = "genesys_auth_adapter.failure"
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """Whether an httpx error happened before the request left, after, or is not retryable."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return Failure.NOT_SENT
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError)):
+        return Failure.MAYBE_SENT
+    if isinstance(exc, httpx.RemoteProtocolError):  # the server closed the connection mid-answer
+        return Failure.MAYBE_SENT
+    return None
+
+
+def failed(response: httpx.Response) -> tuple[Failure, BaseException] | None:
+    """The connection failure a marked response stands for, or None for a real response."""
+    failure = response.extensions.get(FAILED)
+    return failure if isinstance(failure, tuple) else None
+
+
+def marked_failure(request: httpx.Request, failure: Failure, exc: BaseException) -> httpx.Response:
+    """A stand-in response for a failure of a request the flow sent (never seen by the caller)."""
+    return httpx.Response(599, request=request, extensions={FAILED: (failure, exc)})
+
+
+def response_outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str = "") -> Outcome:
+    """Describe an API response for the request flow (``body``: the text of a 429, read by the caller)."""
+    headers = response.headers
+    status = response.status_code
+    if status < 400:
+        return Outcome(status=status, date=headers.get("Date"), sent_wall=sent_wall, received_wall=received_wall)
+    return Outcome(
+        status=status,
+        retry_after=headers.get("Retry-After"),
+        body=body[:1000],
+        correlation_id=headers.get(CORRELATION_HEADER),
+        date=headers.get("Date"),
+        sent_wall=sent_wall,
+        received_wall=received_wall,
+    )
