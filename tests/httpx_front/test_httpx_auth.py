@@ -1,0 +1,171 @@
+"""The httpx front end over ``httpx.MockTransport``: what goes on the wire, with no sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from genesys_auth_adapter import ClientCredentials, ManualClock, UnreplayableBodyError, attempts
+from genesys_auth_adapter.httpx import GenesysHttpxAuth
+
+API = "https://api.mypurecloud.com"
+TOKEN_URL = "https://login.mypurecloud.com/oauth/token"
+SECRET = "s3cr3t-httpx-do-not-log"
+
+
+class Genesys:
+    """A fake Genesys behind MockTransport: tokens token-1, token-2...; the API rejects ``rejected`` tokens."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.rejected: set[str] = set()
+        self.sent: list[tuple[str, str | None, bytes]] = []  # (url, Authorization, body) of every API request
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URL:
+            self.tokens += 1
+            return httpx.Response(200, json={"access_token": f"token-{self.tokens}", "expires_in": 3600})
+        authorization = request.headers.get("Authorization")
+        # MockTransport reads (and caches) every request body before it gets here, so body replays are
+        # tested over real sockets, in the compliance suite.
+        self.sent.append((str(request.url), authorization, request.read()))
+        if authorization in self.rejected:
+            return httpx.Response(401, json={"code": "bad.credentials", "status": 401})
+        if request.url.path == "/genesys/away":
+            return httpx.Response(302, headers={"Location": "/elsewhere"})
+        return httpx.Response(200, json={"ok": True})
+
+
+@pytest.fixture
+def genesys() -> Genesys:
+    return Genesys()
+
+
+def make_auth(genesys: Genesys, api_url: str = API) -> GenesysHttpxAuth:
+    mock = httpx.MockTransport(genesys)
+    creds = ClientCredentials("client", SECRET, api_url=api_url, login_url="https://login.mypurecloud.com")
+    return GenesysHttpxAuth(
+        creds, clock=ManualClock(), http=httpx.Client(transport=mock), async_http=httpx.AsyncClient(transport=mock)
+    )
+
+
+def sync_client(genesys: Genesys, auth: GenesysHttpxAuth) -> httpx.Client:
+    return httpx.Client(auth=auth, transport=auth.transport(httpx.MockTransport(genesys)), follow_redirects=True)
+
+
+def test_the_token_goes_only_under_the_api_base(genesys: Genesys) -> None:
+    auth = make_auth(genesys)
+    with sync_client(genesys, auth) as c:
+        assert c.get(API + "/api/v2/users/me").status_code == 200
+        assert c.get("https://other.example/api/v2/users/me").status_code == 200
+    assert [authorization for _, authorization, _ in genesys.sent] == ["Bearer token-1", None]
+
+
+def test_a_401_gets_one_new_token_and_one_resend(genesys: Genesys) -> None:
+    auth = make_auth(genesys)
+    with sync_client(genesys, auth) as c:
+        c.get(API + "/api/v2/users/me")
+        genesys.rejected.add("Bearer token-1")
+        response = c.get(API + "/api/v2/users/me")
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert response.history[0].json()["code"] == "bad.credentials"
+    assert attempts(response) == 2
+    assert [authorization for _, authorization, _ in genesys.sent] == ["Bearer token-1"] * 2 + ["Bearer token-2"]
+
+
+def chunks() -> Iterator[bytes]:
+    yield b"part one, "
+    yield b"part two"
+
+
+def test_a_generator_body_on_a_401_is_never_resent_short(genesys: Genesys) -> None:
+    auth = make_auth(genesys)
+    genesys.rejected.add("Bearer token-1")
+    with sync_client(genesys, auth) as c, pytest.raises(UnreplayableBodyError) as caught:
+        c.post(API + "/api/v2/uploads", content=chunks())
+    assert len(genesys.sent) == 1
+    response = caught.value.response
+    assert response is not None and response.status_code == 401 and response.json()["code"] == "bad.credentials"
+
+
+def test_an_async_generator_body_on_a_401_is_never_resent_short(genesys: Genesys) -> None:
+    async def achunks() -> AsyncIterator[bytes]:
+        yield b"async part"
+
+    async def scenario() -> None:
+        auth = make_auth(genesys)
+        genesys.rejected.add("Bearer token-1")
+        transport = auth.async_transport(httpx.MockTransport(genesys))
+        async with httpx.AsyncClient(auth=auth, transport=transport) as c:
+            with pytest.raises(UnreplayableBodyError):
+                await c.post(API + "/api/v2/uploads", content=achunks())
+
+    asyncio.run(scenario())
+    assert len(genesys.sent) == 1
+
+
+def test_a_connection_failure_is_retried_through_the_librarys_transport(genesys: Genesys) -> None:
+    failures = [httpx.ConnectError("refused")]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(API) and failures:
+            raise failures.pop()
+        return genesys(request)
+
+    auth = make_auth(genesys)
+    with httpx.Client(auth=auth, transport=auth.transport(httpx.MockTransport(flaky))) as c:
+        response = c.post(API + "/api/v2/analytics/conversations/details/query", json={})
+    assert response.status_code == 200
+    assert attempts(response) == 2
+    # Without the library's transport httpx raises the failure past the auth flow: it is not retried.
+    failures.append(httpx.ConnectError("refused"))
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(flaky)) as c, pytest.raises(httpx.ConnectError):
+        c.get(API + "/api/v2/users/me")
+
+
+def test_a_same_host_redirect_out_of_a_prefixed_base_carries_no_token(genesys: Genesys) -> None:
+    """Pins: httpx keeps Authorization on a same-origin redirect, even out of a path-prefixed API base."""
+    auth = make_auth(genesys, api_url="https://gateway.example/genesys")
+    with sync_client(genesys, auth) as c:
+        response = c.get("https://gateway.example/genesys/away")
+    assert response.status_code == 200
+    assert [(url, authorization) for url, authorization, _ in genesys.sent] == [
+        ("https://gateway.example/genesys/away", "Bearer token-1"),
+        ("https://gateway.example/elsewhere", None),
+    ]
+
+
+def test_no_token_or_secret_in_logs_or_reprs(genesys: Genesys, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    auth = make_auth(genesys)
+    genesys.rejected.add("Bearer token-1")
+    with sync_client(genesys, auth) as c:
+        c.get(API + "/api/v2/users/me")
+    text = caplog.text + repr(auth) + repr(auth.state) + repr(auth.tokens)
+    for secret in ("token-1", "token-2", SECRET):
+        assert secret not in text
+
+
+def test_the_core_imports_without_httpx() -> None:
+    """``pip install genesys-auth-adapter`` without the [httpx] extra: everything but the httpx front end works."""
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "import genesys_auth_adapter as gaa\n"
+        "gaa.GenesysAuth(gaa.ClientCredentials('c', 's', 'us-east-1'))\n"
+        "try:\n"
+        "    import genesys_auth_adapter.httpx\n"
+        "except ImportError as exc:\n"
+        "    print(json.dumps(str(exc)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install 'genesys-auth-adapter[httpx]'" in json.loads(result.stdout)
