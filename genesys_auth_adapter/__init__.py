@@ -1,4 +1,4 @@
-"""Bearer auth for ``requests`` against the Genesys Cloud CX API.
+"""Bearer auth for ``requests`` and ``httpx`` against the Genesys Cloud CX API.
 
 Attaches tokens, tracks the server clock offset, refreshes ahead of expiry and, after a 401,
 re-authenticates and re-sends the same request once. See the README for a quickstart.
@@ -7,7 +7,7 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
-from .engine.retry import RetryPolicy, retry_policy
+from .engine.retry import Attempt, RetryPolicy, retry_policy
 from .engine.skew import OffsetEstimate
 from .engine.token import IssuedToken, Token
 from .errors import (
@@ -23,6 +23,7 @@ from .errors import (
     error_from_response,
     raise_for_genesys,
 )
+from .oauth import TokenRequest
 from .pagination import items, iter_pages
 from .regions import REGIONS, Region, get_region
 from .session import GenesysSession, session
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessToken",
     "ApiError",
+    "Attempt",
     "ClientCredentials",
     "Clock",
     "ConfigurationError",
@@ -57,6 +59,7 @@ __all__ = [
     "RetryPolicy",
     "SystemClock",
     "Token",
+    "TokenRequest",
     "TokenRequestError",
     "TokenSource",
     "TokenWaitTimeout",
