@@ -1,4 +1,4 @@
-"""The library's own cost per request, without a network: GenesysAdapter over a canned transport.
+"""The library's own cost per request, without a network: over a canned transport, requests and httpx.
 
 The canned transport returns one prepared response (with a current ``Date`` header) at once, so the
 difference between calling it directly and calling it through the adapter is what the adapter adds to
@@ -78,6 +78,37 @@ def main() -> None:
     print(f"canned transport alone   {transport:6.2f} us/call")
     print(f"through GenesysAdapter   {full:6.2f} us/call  (+{full - transport:.2f} us)")
     print(f"  with retries off       {bare:6.2f} us/call  (+{bare - transport:.2f} us)")
+    _httpx(base, calls // 10, repeat)
+
+
+def _httpx(base: str, calls: int, repeat: int) -> None:
+    """The same comparison for httpx: a client with a static header against one with GenesysHttpxAuth."""
+    try:
+        import httpx
+
+        from genesys_auth_adapter.httpx import GenesysHttpxAuth
+    except ImportError:
+        print("httpx: not installed (pip install '.[httpx]')")
+        return
+    date = formatdate(time.time(), usegmt=True)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Date": date}, content=b"{}")
+
+    mock = httpx.MockTransport(answer)
+    auth = GenesysHttpxAuth(_Credentials("bench-client", "bench-secret", api_url=base))
+    plain = httpx.Client(transport=mock, headers={"Authorization": "Bearer bench-token"})
+    genesys = httpx.Client(transport=auth.transport(mock), auth=auth)
+    url = base + "/api/v2/users/me"
+    genesys.get(url)  # the token
+
+    def best(call: Any) -> float:
+        return min(timeit.repeat(call, number=calls, repeat=repeat)) / calls * 1e6
+
+    static = best(lambda: plain.get(url))
+    full = best(lambda: genesys.get(url))
+    print(f"httpx, static header     {static:6.2f} us/call")
+    print(f"httpx, GenesysHttpxAuth  {full:6.2f} us/call  (+{full - static:.2f} us)")
 
 
 if __name__ == "__main__":

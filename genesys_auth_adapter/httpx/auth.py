@@ -31,7 +31,7 @@ from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
 from .login import AsyncHttpxLogin, HttpxLogin, TimeoutTypes
-from .outcomes import CAPTURE, failed, response_outcome
+from .outcomes import CAPTURE, failed, in_scope, response_outcome
 from .transport import AsyncGenesysTransport, GenesysTransport
 
 #: Connect and read timeout of token requests.
@@ -157,7 +157,7 @@ class GenesysHttpxAuth(httpx.Auth):
         )
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if str(request.url) not in self.scope:
+        if not in_scope(request.url, self.scope):
             yield request
             return
         request.extensions = {**request.extensions, CAPTURE: True}
@@ -205,7 +205,7 @@ class GenesysHttpxAuth(httpx.Auth):
         _finish(verdict, request, response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if str(request.url) not in self.scope:
+        if not in_scope(request.url, self.scope):
             yield request
             return
         request.extensions = {**request.extensions, CAPTURE: True}

@@ -19,6 +19,8 @@ class Replay:
         self._stream: Any = request.stream
         self._file: Any = None
         self._position: int | None = None
+        if type(self._stream) is httpx.ByteStream:
+            return  # the common case: bytes in memory
         inner = getattr(self._stream, "_stream", None)  # httpx keeps a content= file here
         if inner is not None and hasattr(inner, "read") and _seekable(inner):
             try:

@@ -12,11 +12,17 @@ import httpx
 
 from ..engine.retry import Failure, Outcome
 from ..errors import CORRELATION_HEADER
+from ..transport.scope import ApiScope
 
 #: Request extension: the flow sent this request; the transport hands its connection failures back.
 CAPTURE = "genesys_auth_adapter.capture_failures"
 #: Response extension of such a marked response: the (Failure, exception) pair.
 FAILED = "genesys_auth_adapter.failure"
+
+
+def in_scope(url: httpx.URL, scope: ApiScope) -> bool:
+    """Whether an httpx URL is under the API base (on its parts: no string is built)."""
+    return scope.contains_parts(url.scheme, url.host, url.port, url.path)
 
 
 def classify(exc: BaseException) -> Failure | None:

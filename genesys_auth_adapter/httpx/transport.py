@@ -18,14 +18,14 @@ from __future__ import annotations
 import httpx
 
 from ..transport.scope import ApiScope
-from .outcomes import CAPTURE, classify, marked_failure
+from .outcomes import CAPTURE, classify, in_scope, marked_failure
 
 
 def _guard(request: httpx.Request, scope: ApiScope) -> bool:
     """Strip the token from a hop outside the scope; True when this request is the flow's."""
     if not request.extensions.get(CAPTURE):
         return False
-    if "Authorization" in request.headers and str(request.url) not in scope:
+    if "Authorization" in request.headers and not in_scope(request.url, scope):
         del request.headers["Authorization"]
     return True
 

@@ -55,5 +55,13 @@ class ApiScope:
         scheme, host, port, path = origin
         return (scheme, host, port) == (self._scheme, self._host, self._port) and (path + "/").startswith(self._path)
 
+    def contains_parts(self, scheme: str, host: str, port: int | None, path: str) -> bool:
+        """The same test on a URL's parts (httpx's ``URL`` has them ready: no string to build and parse)."""
+        if port is None:
+            port = _DEFAULT_PORTS.get(scheme.lower(), -1)
+        return (scheme.lower(), host.lower().rstrip("."), port) == (self._scheme, self._host, self._port) and (
+            (path or "/") + "/"
+        ).startswith(self._path)
+
     def __repr__(self) -> str:
         return f"ApiScope({self.base_url!r})"

@@ -169,3 +169,36 @@ def test_the_core_imports_without_httpx() -> None:
         [sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, timeout=60, check=True
     )
     assert "pip install 'genesys-auth-adapter[httpx]'" in json.loads(result.stdout)
+
+
+def test_a_task_cancelled_mid_request_leaves_nothing_held() -> None:
+    """Pins: an async request cancelled during its token request (or its API send) must leave no flight or lock
+    behind: the next request on the same auth gets its token at once."""
+
+    async def scenario() -> None:
+        genesys = Genesys()
+        token_started = asyncio.Event()
+        hold_tokens = asyncio.Event()
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            if str(request.url) == TOKEN_URL:
+                token_started.set()
+                await hold_tokens.wait()
+            return genesys(request)
+
+        mock = httpx.MockTransport(handler)
+        creds = ClientCredentials("client", SECRET, api_url=API, login_url="https://login.mypurecloud.com")
+        auth = GenesysHttpxAuth(creds, clock=ManualClock(), async_http=httpx.AsyncClient(transport=mock))
+        async with httpx.AsyncClient(auth=auth, transport=auth.async_transport(mock)) as c:
+            first = asyncio.ensure_future(c.get(API + "/api/v2/users/me"))
+            await asyncio.wait_for(token_started.wait(), 5)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            assert auth.state._flight is None
+            hold_tokens.set()
+            response = await asyncio.wait_for(c.get(API + "/api/v2/users/me"), 5)
+        assert response.status_code == 200
+        assert genesys.tokens == 1  # the cancelled token request never reached the fake login service
+
+    asyncio.run(scenario())
