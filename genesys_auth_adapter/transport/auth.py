@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 import requests
@@ -84,8 +85,11 @@ class GenesysAuth(AuthBase):
         self.retry = retry if retry is not None else RetryPolicy()
         offset = ClockOffset()
         self._own_http = http is None
+        session = http if http is not None else requests.Session()
+        # An auth nobody closes still closes its private session's sockets when it is collected.
+        self._close_own = weakref.finalize(self, session.close) if http is None else None
         self.login = LoginClient(
-            http if http is not None else requests.Session(),
+            session,
             timeout=timeout,
             retry=self.retry,
             clock=clock,
@@ -160,8 +164,11 @@ class GenesysAuth(AuthBase):
         )
         try:
             verdict = run(flow, driver)
-        except WaitTimeout as exc:
-            raise _wait_error(exc) from exc
+        except BaseException as exc:
+            driver.abandon()  # e.g. a token request failed after a 401: release that 401's connection
+            if isinstance(exc, WaitTimeout):
+                raise _wait_error(exc) from exc
+            raise
         return driver.result(verdict)
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
@@ -184,8 +191,8 @@ class GenesysAuth(AuthBase):
 
     def close(self) -> None:
         """Close the private session used for token requests (a session passed as ``http`` is left open)."""
-        if self._own_http:
-            self.login.http.close()
+        if self._close_own is not None:
+            self._close_own()
 
     def after_fork_in_child(self) -> None:
         """A forked child opens its own connections to the login service (the token manager resets itself)."""

@@ -129,6 +129,11 @@ class RequestsDriver:
         self.response, self.error = response, None
         return response_outcome(response, sent_wall, received_wall)
 
+    def abandon(self) -> None:
+        """The flow stopped with an exception: release the last response's connection."""
+        if self.response is not None:
+            self.response.close()
+
     def result(self, verdict: Verdict) -> requests.Response:
         """The response the caller gets for ``verdict``, or the error it raises."""
         response = self.response

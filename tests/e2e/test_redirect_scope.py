@@ -93,16 +93,20 @@ def credentials(gateway: Gateway) -> ClientCredentials:
 
 
 def get(mode: str, gateway: Gateway, path: str) -> requests.Response:
-    """GET through one of the ways to use the library."""
+    """GET through one of the ways to use the library (closing what it opened)."""
     creds = credentials(gateway)
-    if mode == "auth":
-        return requests.get(creds.api_url + path, auth=GenesysAuth(creds), timeout=10)
-    if mode == "wide-mount":  # the adapter mounted on the whole host: the hops reach it too
-        s = requests.Session()
-        s.mount(gateway.url + "/", GenesysAdapter(GenesysAuth(creds)))
-        return s.get(creds.api_url + path, timeout=10)
-    with session(creds) as s:
-        return s.get(path, timeout=10)
+    if mode == "session":
+        with session(creds) as s:
+            return s.get(path, timeout=10)
+    auth = GenesysAuth(creds)
+    try:
+        if mode == "auth":
+            return requests.get(creds.api_url + path, auth=auth, timeout=10)
+        with requests.Session() as s:  # the adapter mounted on the whole host: the hops reach it too
+            s.mount(gateway.url + "/", GenesysAdapter(auth))
+            return s.get(creds.api_url + path, timeout=10)
+    finally:
+        auth.close()
 
 
 MODES = ["session", "auth", "wide-mount"]
