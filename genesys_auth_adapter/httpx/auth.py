@@ -252,8 +252,23 @@ class GenesysHttpxAuth(httpx.Auth):
             await response.aread()
         _finish(verdict, request, response)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An equivalent auth for another process: same credentials and settings, its own token (never
+        # pickled). Clients passed as ``http``/``async_http`` hold sockets and locks and stay behind.
+        return _restore, (type(self), self.credentials, self._options)
+
+    def __copy__(self) -> GenesysHttpxAuth:
+        return self  # a handle on one token, like GenesysAuth
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GenesysHttpxAuth:
+        return self
+
     def __repr__(self) -> str:
         return f"GenesysHttpxAuth({self.credentials!r})"
+
+
+def _restore(cls: type[GenesysHttpxAuth], credentials: TokenSource, options: dict[str, Any]) -> GenesysHttpxAuth:
+    return cls(credentials, **options)
 
 
 def _authorize(request: httpx.Request, authorization: str | None) -> None:

@@ -202,3 +202,15 @@ def test_a_task_cancelled_mid_request_leaves_nothing_held() -> None:
         assert genesys.tokens == 1  # the cancelled token request never reached the fake login service
 
     asyncio.run(scenario())
+
+
+def test_the_auth_pickles_to_an_equivalent_auth_without_its_token(genesys: Genesys) -> None:
+    import pickle
+
+    auth = make_auth(genesys)
+    assert auth.tokens.header() == "Bearer token-1"
+    data = pickle.dumps(auth)
+    assert b"token-1" not in data
+    clone = pickle.loads(data)
+    assert clone.api_url == auth.api_url and clone.credentials == auth.credentials
+    assert clone.state.current is None  # it gets its own token in its process
