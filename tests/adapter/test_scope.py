@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+import requests
 import requests_mock
 
 from genesys_auth_adapter import GenesysAdapter, GenesysAuth
@@ -116,3 +119,34 @@ def test_a_hand_written_token_source_cannot_send_tokens_over_plain_http() -> Non
     with pytest.raises(ConfigurationError, match="plain http"):
         GenesysAuth(Source())  # type: ignore[arg-type]
     assert ApiScope("http://127.0.0.1:8080").base_url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("url", "inside"),
+    [
+        ("https://gw.example/genesys/api/v2/users", True),
+        ("https://gw.example/genesys/a/../api/v2/users", True),
+        ("https://gw.example/genesys/./api", True),
+        ("https://gw.example/genesys/../other/api", False),
+        ("https://gw.example/genesys/%2e%2e/other", False),
+        ("https://gw.example/genesys/%2E%2e/other", False),
+        ("https://gw.example/genesys/..%2fother", False),
+        ("https://gw.example/genesys/..%5Cother", False),
+        ("https://gw.example/genesys/a/%2e%2e/%2e%2e/other", False),
+        ("https://gw.example/genesysother", False),
+    ],
+)
+def test_dot_segments_are_resolved_before_the_prefix_test(url: str, inside: bool) -> None:
+    """Pins: /genesys/../other and its encoded forms counted as inside /genesys (a server resolves them)."""
+    scope = ApiScope("https://gw.example/genesys")
+    assert (url in scope) is inside
+    parts = urlsplit(url)
+    assert scope.contains_parts("https", "gw.example", None, parts.path) is inside
+
+
+def test_an_internationalized_host_matches_its_idna_form() -> None:
+    """Pins: an IDN api_url never matching the IDNA host of prepared URLs, so no token was ever attached."""
+    scope = ApiScope("https://bücher.example/genesys")
+    prepared = requests.Request("GET", "https://bücher.example/genesys/api/v2/users").prepare().url
+    assert prepared in scope
+    assert scope.contains_parts("https", "bücher.example", None, "/genesys/api/v2/users")

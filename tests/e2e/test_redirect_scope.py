@@ -44,6 +44,10 @@ def serve(gateway: Gateway, handler: BaseHTTPRequestHandler) -> tuple[int, dict[
         return 302, {"Location": "/other-tenant/landing"}, {}
     if path == "/genesys/api/v2/away-absolute":
         return 302, {"Location": gateway.url + "/other-tenant/landing"}, {}
+    if path == "/genesys/api/v2/away-dots":  # inside the prefix only until the dots are resolved
+        return 302, {"Location": gateway.url + "/genesys/../other-tenant/landing"}, {}
+    if path == "/genesys/api/v2/away-encoded-dots":
+        return 302, {"Location": "/genesys/%2e%2e/other-tenant/landing"}, {}
     if path == "/genesys/api/v2/inside":
         return 302, {"Location": "/genesys/api/v2/landing"}, {}
     if path == "/genesys/api/v2/rejects-first-token":
@@ -113,14 +117,25 @@ MODES = ["session", "auth", "wide-mount"]
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("path", ["/api/v2/away", "/api/v2/away-absolute"])
-def test_a_same_host_redirect_out_of_the_api_prefix_carries_no_token(gateway: Gateway, mode: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "landing"),
+    [
+        ("/api/v2/away", "/other-tenant/landing"),
+        ("/api/v2/away-absolute", "/other-tenant/landing"),
+        # Pins: dot segments (plain or %2e-encoded) counted as inside /genesys, so the token went along.
+        ("/api/v2/away-dots", "/genesys/../other-tenant/landing"),
+        ("/api/v2/away-encoded-dots", "/other-tenant/landing"),
+    ],
+)
+def test_a_same_host_redirect_out_of_the_api_prefix_carries_no_token(
+    gateway: Gateway, mode: str, path: str, landing: str
+) -> None:
     """Pins: the bearer token went to /other-tenant/... because the host did not change."""
     response = get(mode, gateway, path)
     assert response.status_code == 200
-    assert response.json() == {"path": "/other-tenant/landing"}
+    assert response.json() == {"path": landing}
     assert gateway.auth_at("/genesys" + path) == ["Bearer token-1"]
-    assert gateway.auth_at("/other-tenant/landing") == [None]
+    assert gateway.auth_at(landing) == [None]
 
 
 @pytest.mark.parametrize("mode", MODES)
