@@ -6,9 +6,10 @@ are handed at call time (the credentials/transport split of google-auth).
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Union
+from typing import Any, Callable, Protocol, Union
 
 from .engine.token import IssuedToken
 from .errors import ConfigurationError, TokenRequestError
@@ -228,5 +229,24 @@ class AccessToken:
             raise TokenRequestError(f"The refresh callback returned an unusable token: {exc}.") from None
         raise TokenRequestError(f"The refresh callback returned a {type(fresh).__name__}, not an access token string.")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.refresh is not None:
+            try:
+                pickle.dumps(self.refresh)
+            except Exception as exc:
+                raise TypeError(
+                    "AccessToken cannot be pickled: its refresh callback cannot be "
+                    f"({type(exc).__name__}; a lambda, a local function or a bound method of an object that "
+                    "does not pickle). Pass a module-level function as refresh=, or build the AccessToken "
+                    "in the process that uses it."
+                ) from None
+        return _restore_access_token, (self.access_token, self.api_url, self.expires_in, self.refresh)
+
     def __repr__(self) -> str:
         return f"AccessToken(api_url={self.api_url!r}, refresh={'yes' if self.refresh else 'no'})"
+
+
+def _restore_access_token(
+    access_token: str, api_url: str, expires_in: float | None, refresh: RefreshCallback | None
+) -> AccessToken:
+    return AccessToken(access_token, api_url=api_url, expires_in=expires_in, refresh=refresh)

@@ -121,7 +121,9 @@ def normalize_base_url(url: str, *, what: str) -> str:
         port = parts.port
         digits = parts.netloc.rpartition(":")[2]
         # Older Pythons let int() read '+80' or non-ASCII digits as a port; requests would not.
-        if port is not None and not (digits.isascii() and digits.isdigit()):
+        # A leading zero ('0443') reads as 443 here but stays in the URL, so no prepared URL would match it.
+        well_formed = digits.isascii() and digits.isdigit() and (digits == "0" or not digits.startswith("0"))
+        if port is not None and not well_formed:
             raise ValueError(digits)
     except ValueError:  # an unclosed IPv6 bracket, a port that is not a number from 0 to 65535
         raise ConfigurationError(
@@ -129,7 +131,7 @@ def normalize_base_url(url: str, *, what: str) -> str:
         ) from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"{what} must be an absolute http(s) URL {example}.")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.query or parts.fragment or "@" in parts.netloc:
         raise ConfigurationError(f"{what} must not contain credentials, a query or a fragment.")
     if port == 0:
         raise ConfigurationError(f"{what} has port 0: give a port from 1 to 65535, or none for the default.")

@@ -26,7 +26,7 @@ import enum
 import logging
 import random as _random
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
 from .clock import Clock
@@ -44,26 +44,29 @@ class SendKind(enum.Enum):
     RETRY = "retry"
 
 
+# Commands carry tokens: none of them shows one in its repr (tracebacks with locals, debuggers).
+
+
 @dataclass(frozen=True)
 class Authorize:
     """Get the ``Authorization`` value to send: the usable token's, or a replacement for ``rejected``."""
 
-    rejected: str | None = None
+    rejected: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class Drop:
     """Forget the token that carried ``header`` if it is still the current one (no token request)."""
 
-    header: str
+    header: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class Send:
     """Send the request (rewound when not the first send) with ``authorization`` (None: no header)."""
 
-    authorization: str | None
-    kind: SendKind
+    authorization: str | None = field(repr=False)
+    kind: SendKind = SendKind.FIRST
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class Verdict:
     Attributes:
         kind: What the front end does with the last response.
         sends: How many times the request was sent, a 401 re-send included.
-        history: The attempts, when the request was retried or gave up; empty otherwise.
+        history: Every attempt, when the request was re-sent after a 401, retried or gave up; empty
+            when the first send was the last.
         message: Why it gave up, with every attempt, for :class:`RetryExhaustedError`.
     """
 
@@ -147,11 +151,13 @@ def request_flow(
         sends += 1
         _sample(offset, outcome)
         if outcome.status == 401 and header is not None and not resent:
-            # One new token and one re-send per request, whatever number of retries it takes.
+            # One new token and one re-send per request, whatever number of retries it takes. The
+            # re-send is an attempt like any other: it counts against max_attempts and is in the history.
             resent = True
             if not (yield REWIND):
                 yield Drop(header)
                 return Verdict(VerdictKind.UNREPLAYABLE, sends)
+            state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True)
             header = _text((yield Authorize(rejected=header)))
             outcome = yield Send(header, SendKind.RESEND)
             assert isinstance(outcome, Outcome)

@@ -71,9 +71,9 @@ class Outcome:
         text = "no response" if self.status is None else f"HTTP {self.status}"
         return text + (f" (correlation id {self.correlation_id})" if self.correlation_id else "")
 
-    def attempt(self, number: int, wait: float | None) -> Attempt:
+    def attempt(self, number: int, wait: float | None, *, resent: bool = False) -> Attempt:
         """This outcome as attempt ``number`` of a request's history."""
-        return Attempt(number, self.status, self.correlation_id, wait, self.description)
+        return Attempt(number, self.status, self.correlation_id, wait, self.description, resent)
 
     @property
     def is_throttle(self) -> bool:
@@ -120,6 +120,8 @@ class RetryPolicy:
         _check_seconds("max_time", self.max_time, positive=True)
         _check_seconds("backoff", self.backoff, positive=False)
         _check_seconds("max_backoff", self.max_backoff, positive=False)
+        if isinstance(self.methods, str) or isinstance(self.retry_statuses, (str, int)):
+            raise ValueError("methods and retry_statuses are collections, e.g. methods=frozenset({'GET', 'PUT'})")
         object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
         object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
 
@@ -208,6 +210,7 @@ class Attempt:
         correlation_id: The ``ININ-Correlation-Id`` of the response, if any.
         wait: Seconds waited before the next attempt, or None for the last one.
         detail: What happened, for people: ``HTTP 503 (correlation id ...)``, ``ConnectTimeout (not sent)``.
+        resent: A 401 answered with a new token and an immediate re-send.
     """
 
     number: int
@@ -215,8 +218,11 @@ class Attempt:
     correlation_id: str | None
     wait: float | None
     detail: str
+    resent: bool = False
 
     def __str__(self) -> str:
+        if self.resent:
+            return f"{self.detail}, re-sent with a new token"
         return self.detail if self.wait is None else f"{self.detail}, waited {self.wait:.1f} s"
 
 
@@ -234,11 +240,11 @@ class RetryState:
     attempts: int = 0
     history: tuple[Attempt, ...] = ()
 
-    def record(self, outcome: Outcome, wait: float | None = None) -> RetryState:
+    def record(self, outcome: Outcome, wait: float | None = None, *, resent: bool = False) -> RetryState:
         """The state after one more attempt that got ``outcome``; with ``wait``, it is kept in the history."""
         if wait is None:
             return replace(self, attempts=self.attempts + 1)
-        attempt = outcome.attempt(self.attempts + 1, wait)
+        attempt = outcome.attempt(self.attempts + 1, wait, resent=resent)
         return replace(self, attempts=self.attempts + 1, history=(*self.history, attempt))
 
     def ended(self, outcome: Outcome) -> tuple[Attempt, ...]:

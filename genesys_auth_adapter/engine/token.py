@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,8 +60,8 @@ class IssuedToken:
             object.__setattr__(self, "token_type", "bearer")  # a blank type means the usual one
         if not isinstance(self.token_type, str) or not _HEADER_SAFE.fullmatch(self.token_type):
             raise ValueError("token_type must be a single word such as 'bearer'")
-        if self.expires_in is not None and self.expires_in <= 0:
-            raise ValueError("expires_in must be positive when given")
+        if self.expires_in is not None and not (0 < self.expires_in < math.inf):  # NaN fails too
+            raise ValueError("expires_in must be a finite number of seconds above 0 when given")
 
 
 @dataclass(frozen=True)

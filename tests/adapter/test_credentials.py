@@ -202,3 +202,10 @@ def test_bad_urls_fail_when_the_credentials_are_made() -> None:
         AccessToken("token", api_url="https://api.mypure cloud.com")
     with pytest.raises(ConfigurationError, match=r"^api_url has port 0"):
         AccessToken("token", api_url="https://gateway.example.com:0/genesys")
+
+
+@pytest.mark.parametrize("expires_in", [float("nan"), float("inf"), 0.0, -1.0])
+def test_an_access_token_lifetime_must_be_a_finite_positive_number(expires_in: float) -> None:
+    """Pins: expires_in=nan accepted, the token invalid at once and reported as "rejected or expired"."""
+    with pytest.raises(ConfigurationError, match="finite"):
+        AccessToken("given", "us-east-1", expires_in=expires_in)

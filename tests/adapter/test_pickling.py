@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from genesys_auth_adapter import (
+    AccessToken,
     ApiError,
+    Attempt,
     ClientCredentials,
     ConfigurationError,
     GenesysAdapter,
@@ -68,7 +70,11 @@ def every_error() -> list[GenesysError]:
         RetryExhaustedError(
             "GET /x gave up",
             attempts=3,
-            history=["HTTP 503, waited 0.5 s", "HTTP 503, waited 1.0 s", "HTTP 503"],
+            history=(
+                Attempt(1, 503, "c-1", 0.5, "HTTP 503 (correlation id c-1)"),
+                Attempt(2, 401, None, 0.0, "HTTP 401", resent=True),
+                Attempt(3, 503, "c-3", None, "HTTP 503 (correlation id c-3)"),
+            ),
             last_status=503,
             correlation_id="corr-3",
             response=_response(503),
@@ -117,7 +123,6 @@ def creds() -> ClientCredentials:
 def test_an_auth_pickles_to_an_equivalent_auth_without_its_token(creds: ClientCredentials) -> None:
     clock = ManualClock()
     auth = GenesysAuth(creds, clock=clock, timeout=(3.0, 7.0), retry=RetryPolicy(max_attempts=2), wait_timeout=9.0)
-    auth.manager._token = None  # (no token yet; see below for one that has a token)
     data = pickle.dumps(auth)
     clone = pickle.loads(data)
     assert type(clone) is GenesysAuth
@@ -186,3 +191,17 @@ def test_a_deep_copied_adapter_shares_the_auth_but_not_the_pools(creds: ClientCr
     assert clone.retry == adapter.retry
     assert clone.poolmanager is not adapter.poolmanager
     assert clone._pool_maxsize == 3  # type: ignore[attr-defined]
+
+
+def _module_level_refresh() -> str:
+    return "fresh-token"
+
+
+def test_an_access_token_with_a_lambda_refresh_refuses_to_pickle_saying_what_to_pass() -> None:
+    """Pins: pickle's bare "Can't pickle <lambda>" from deep inside a GenesysAuth."""
+    auth = GenesysAuth(AccessToken("given", "us-east-1", refresh=lambda: "x"))
+    with pytest.raises(TypeError, match="module-level function"):
+        pickle.dumps(auth)
+    clone = pickle.loads(pickle.dumps(AccessToken("given", "us-east-1", refresh=_module_level_refresh)))
+    assert clone.refresh is _module_level_refresh
+    assert clone.obtain().access_token == "fresh-token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genesys_auth_adapter import REGIONS, ConfigurationError, get_region
+from genesys_auth_adapter import REGIONS, ClientCredentials, ConfigurationError, get_region
 from genesys_auth_adapter.regions import is_loopback, login_url_for, normalize_base_url
 
 # Transcribed from the platform notes (GENESYS.md), independently of the library's table.
@@ -188,3 +188,10 @@ def test_a_bad_port_or_host_is_refused_when_the_url_is_given(url: str, complaint
         normalize_base_url(url, what="login_url")
     message = str(caught.value)
     assert message.startswith("login_url") and complaint in message
+
+
+@pytest.mark.parametrize("url", ["https://@api.mypurecloud.com", "https://api.mypurecloud.com:0443"])
+def test_a_base_url_no_prepared_url_would_match_is_refused(url: str) -> None:
+    """Pins: an empty user part or a zero-padded port made a mount prefix no request matched (no token, ever)."""
+    with pytest.raises(ConfigurationError):
+        ClientCredentials("client", "secret", api_url=url)

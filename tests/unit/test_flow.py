@@ -130,6 +130,22 @@ def test_a_401_is_answered_once_per_request_across_retries() -> None:
         Authorize(rejected="Bearer token-1")
     ]
     assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 3)
+    assert [(a.number, a.status, a.resent) for a in verdict.history] == [
+        (1, 401, True),
+        (2, 503, False),
+        (3, 401, False),
+    ]
+
+
+def test_the_401_resend_counts_against_max_attempts_and_is_in_the_history() -> None:
+    """Pins: 401, 503, 503 under max_attempts=2 said "gave up after 2 attempt(s)" with 3 sends and no 401."""
+    made, clock, _ = flow(policy=RetryPolicy(max_attempts=2, backoff=0.01))
+    script = Script(status(401, correlation_id="c-1"), status(503), status(503), clock=clock)
+    verdict = script.run(made)
+    assert verdict.kind is VerdictKind.EXHAUSTED
+    assert verdict.sends == 2 == len(verdict.history)
+    assert "gave up after 2 attempt(s)" in verdict.message
+    assert "attempt 1: HTTP 401 (correlation id c-1), re-sent with a new token" in verdict.message
 
 
 def test_a_401_with_a_body_that_cannot_be_resent_drops_the_token_and_stops() -> None:
@@ -221,7 +237,9 @@ def test_without_a_policy_nothing_is_retried_but_a_401_is_still_answered() -> No
     assert script.run(made) == Verdict(VerdictKind.DELIVER, 1)
     made, _, _ = flow(policy=RetryPolicy(max_attempts=1))
     script = Script(status(401), status(503))
-    assert script.run(made) == Verdict(VerdictKind.DELIVER, 2)
+    verdict = script.run(made)
+    assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 2)
+    assert [str(a) for a in verdict.history] == ["HTTP 401, re-sent with a new token", "HTTP 503"]
 
 
 def test_a_token_request_carries_no_token_and_a_401_is_final() -> None:

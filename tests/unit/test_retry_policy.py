@@ -193,3 +193,9 @@ def test_state_is_a_new_value_per_attempt() -> None:
         "HTTP 503 (correlation id c-1), waited 0.5 s",
         "HTTP 503 (correlation id c-1)",
     ]
+
+
+def test_a_string_of_methods_is_refused_not_split_into_letters() -> None:
+    """Pins: RetryPolicy(methods="GET") becoming {'G', 'E', 'T'}."""
+    with pytest.raises(ValueError, match="collections"):
+        RetryPolicy(methods="GET")  # type: ignore[arg-type]
