@@ -4,8 +4,9 @@ The policy knows nothing of HTTP libraries: an attempt's outcome is described by
 :class:`Outcome` (a status with its ``Retry-After`` header and body, or a connection failure that
 happened before or possibly after the request was sent). A throttle signalled with another status
 than 429 (Genesys' login service answers 400 ``invalid_request`` "rate limit exceeded") is marked
-``throttled`` by the transport and treated exactly like a 429. The send loop that applies it lives in
-:mod:`genesys_auth_adapter.transport.retrying`, the one retry mechanism for API and token requests.
+``throttled`` by the login port and treated exactly like a 429. The request flow
+(:mod:`genesys_auth_adapter.engine.flow`) applies it: the one retry loop, for API and token requests and
+for every front end.
 """
 
 from __future__ import annotations
