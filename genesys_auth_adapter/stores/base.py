@@ -1,0 +1,153 @@
+"""The token store protocol: where processes and hosts share one token, and its cross-process fetch lock.
+
+A store keeps, per key, one :class:`StoredToken` whose expiry is an absolute time on the **server's**
+clock: each process converts it with its own clock-offset estimate, so hosts whose clocks disagree by
+minutes share one token safely. Keys (:func:`store_key`) hash the login host, the client id and the
+grant, never the secret: two OAuth clients or two regions never share an entry.
+
+Stores do I/O; the library calls them only off the hot path (when the in-memory token is missing,
+stale or rejected) and treats every store failure as a miss (:mod:`.shared`): a request never fails
+because of the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+
+class StoreError(Exception):
+    """A store could not be read or written (unreachable, slow, corrupt, unsafe); callers treat it as a miss."""
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A token as a store keeps it.
+
+    Attributes:
+        access_token: The bearer token (never shown in ``repr``).
+        token_type: ``bearer`` for Genesys.
+        expires_at: When it stops working, in Unix seconds on the server's clock, or None when unknown.
+        issued_at: When it was obtained, in Unix seconds on the server's clock.
+    """
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: float | None
+    issued_at: float
+
+    def to_json(self) -> bytes:
+        """The entry as stored: a small JSON object."""
+        return json.dumps(
+            {
+                "access_token": self.access_token,
+                "token_type": self.token_type,
+                "expires_at": self.expires_at,
+                "issued_at": self.issued_at,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> StoredToken:
+        """Read an entry written by :meth:`to_json`.
+
+        Raises:
+            StoreError: The data is not such an entry (corrupt, truncated, foreign); the message never
+                quotes it.
+        """
+        try:
+            raw: Any = json.loads(data)
+            token = raw["access_token"]
+            token_type = raw["token_type"]
+            expires_at = raw["expires_at"]
+            issued_at = raw["issued_at"]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"the stored entry is not a token ({type(exc).__name__})") from None
+        if not (isinstance(token, str) and token and isinstance(token_type, str)):
+            raise StoreError("the stored entry has no usable token")
+        if not _number(issued_at) or not (expires_at is None or _number(expires_at)):
+            raise StoreError("the stored entry has unusable times")
+        return cls(token, token_type, None if expires_at is None else float(expires_at), float(issued_at))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def store_key(login_url: str, client_id: str, grant: str) -> str:
+    """The key of one OAuth client's token at one login service, for one grant (no secret in it).
+
+    Args:
+        login_url: The login service's base URL (only its host and port count).
+        client_id: The OAuth client id.
+        grant: The grant type, such as ``client_credentials``.
+    """
+    parts = urlsplit(login_url)
+    origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    digest = hashlib.sha256("\n".join((origin, client_id, grant)).encode()).hexdigest()
+    return digest[:40]
+
+
+class Lease(Protocol):
+    """The cross-process fetch lock, held by one process while it requests a token."""
+
+    def release(self) -> None:
+        """Give the lock up (a no-op once it has expired or was released)."""
+
+
+class TokenStore(Protocol):
+    """A place processes (and hosts) share tokens in. Every method raises :class:`StoreError` on failure.
+
+    Implementations: :class:`~.memory.MemoryTokenStore` (one process),
+    :class:`~.file.FileTokenStore` (one host), :class:`~.redis.RedisTokenStore` (many hosts).
+    """
+
+    def load(self, key: str) -> StoredToken | None:
+        """The token stored under ``key``, or None."""
+
+    def save(self, key: str, token: StoredToken) -> None:
+        """Store ``token`` under ``key``, replacing what was there."""
+
+    def delete_if(self, key: str, access_token: str) -> bool:
+        """Delete the entry only if it still holds ``access_token`` (compare-and-delete); True if deleted."""
+
+    def acquire(self, key: str, *, wait: float) -> Lease | None:
+        """Take the fetch lock for ``key``, waiting up to ``wait`` seconds (0: try once); None if not taken.
+
+        A lock whose holder died (a crashed or killed process) must not block others for long: the file
+        store's lock dies with its process, the Redis store's is a lease that expires.
+        """
+
+    def close(self) -> None:
+        """Release connections and handles (the store is not used again)."""
+
+
+class AsyncTokenStore(Protocol):
+    """The asyncio form of :class:`TokenStore` (for httpx's async client)."""
+
+    async def load(self, key: str) -> StoredToken | None:
+        """The token stored under ``key``, or None."""
+
+    async def save(self, key: str, token: StoredToken) -> None:
+        """Store ``token`` under ``key``, replacing what was there."""
+
+    async def delete_if(self, key: str, access_token: str) -> bool:
+        """Delete the entry only if it still holds ``access_token``; True if deleted."""
+
+    async def acquire(self, key: str, *, wait: float) -> AsyncLease | None:
+        """Take the fetch lock for ``key``, waiting up to ``wait`` seconds without blocking the event loop."""
+
+    async def aclose(self) -> None:
+        """Release connections and handles."""
+
+
+class AsyncLease(Protocol):
+    """The cross-process fetch lock held by a task."""
+
+    async def release(self) -> None:
+        """Give the lock up."""
