@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from . import fork_safety
@@ -26,6 +27,13 @@ STALE_RETRY_DELAY = 5.0
 
 class WaitTimeout(TimeoutError):
     """Another thread's or task's token request did not finish within ``wait_timeout``."""
+
+
+class RefreshDeferred(Exception):
+    """An ahead-of-expiry refresh was not made because someone else (another process) is making it.
+
+    The current token still works; the refresh is tried again a few seconds later, without a warning.
+    """
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class TokenState:
         self._stale_retry_at = float("-inf")
         self._warned_generation = 0  # the token whose failed ahead-of-expiry refresh was logged as a warning
         self.token_requests = 0
+        #: The last few rejected ``Authorization`` values, newest last.
+        self.rejected: deque[str] = deque(maxlen=8)
         fork_safety.register(self)
         if initial is not None:
             now_monotonic, now_wall = clock.monotonic(), clock.wall()
@@ -176,6 +186,9 @@ class TokenState:
 
     def refresh_failed(self, token: Token, error: Exception) -> None:
         """An ahead-of-expiry refresh failed; the current token still works. Warn once per token."""
+        if isinstance(error, RefreshDeferred):
+            _log.debug("Refresh ahead of expiry deferred: %s.", error)
+            return
         left = token.remaining(self.clock.monotonic())
         level = logging.DEBUG if self._warned_generation == token.generation else logging.WARNING
         self._warned_generation = token.generation
@@ -187,12 +200,18 @@ class TokenState:
         )
 
     def discard(self, header: str) -> None:
-        """Drop the current token if it is the one that carried ``header`` (a rejected token)."""
+        """Drop the current token if it is the one that carried ``header`` (a rejected token).
+
+        The header is also remembered (the last few), so that the next token request, made by whoever
+        leads it, can tell a shared store to forget that token too and not hand it out again.
+        """
         with self._lock:
             current = self._token
             if current is not None and current.header == header:
                 _log.info("The API rejected token #%d; it will be replaced.", current.generation)
                 self._token = None
+            if header not in self.rejected:
+                self.rejected.append(header)
 
     def invalidate(self) -> None:
         """Forget the current token; the next request gets a new one."""

@@ -17,8 +17,11 @@ from ..engine.flow import request_flow, run
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
+from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout, without_query
+from ..stores import StoreSpec, resolve_store
+from ..stores.shared import shared_fetch
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
@@ -60,6 +63,8 @@ class GenesysAuth(AuthBase):
         wait_timeout: How long a thread waits for another thread's token request; by default as
             long as that request may take under ``retry`` (its time budget plus one more attempt).
         retry: The retry policy of token requests (and the default of adapters built on this auth).
+        store: Where processes and hosts share tokens: ``"file"``, ``"file:/dir"``, a Redis URL, a
+            :class:`~genesys_auth_adapter.stores.TokenStore`, or None/``"none"`` (this process only).
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class GenesysAuth(AuthBase):
         timeout: Timeout | None = (10.0, 30.0),
         wait_timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        store: StoreSpec = None,
     ) -> None:
         self.credentials = credentials
         # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
@@ -80,6 +86,7 @@ class GenesysAuth(AuthBase):
             "timeout": timeout,
             "wait_timeout": wait_timeout,
             "retry": retry,
+            "store": store if store is None or isinstance(store, str) else None,
         }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -99,14 +106,13 @@ class GenesysAuth(AuthBase):
             # Bounded: a timeout of inf would make every waiting thread's Event.wait() overflow.
             wait_timeout = min(self.retry.max_time + _attempt_seconds(timeout) + 5.0, threading.TIMEOUT_MAX)
         self._quick_login = self.login.quick()
-        self.manager = TokenManager(
-            self._fetch,
-            clock=clock,
-            offset=offset,
-            wait_timeout=wait_timeout,
-            fetch_ahead=self._fetch_ahead,
-            initial=credentials.initial_token(),
-        )
+        state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token())
+        self.store = resolve_store(store)
+        self.shared = shared_fetch(self.store, credentials, state, self._fetch, self._fetch_ahead)
+        if self.shared is None:
+            self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
+        else:
+            self.manager = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state)
         fork_safety.register(self)
 
     @property
