@@ -101,14 +101,15 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
     Args:
         credentials: The credentials; by default :func:`from_env` (environment and ``.env``).
         **options: ``timeout`` (connect and read seconds) applies to token requests and is the
-            session's ``default_timeout``; ``clock``, ``wait_timeout``, ``http`` and ``retry`` (a
-            :class:`RetryPolicy` for token and API requests) go to :class:`GenesysAuth`; the rest to
-            :class:`GenesysAdapter`.
+            session's ``default_timeout``; ``clock``, ``wait_timeout``, ``http``, ``retry`` (a
+            :class:`RetryPolicy` for token and API requests) and ``store`` (a shared token store:
+            ``"file"``, a Redis URL...) go to :class:`GenesysAuth`; the rest to :class:`GenesysAdapter`.
 
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.
     """
-    auth_options = {k: options.pop(k) for k in ("clock", "timeout", "wait_timeout", "http", "retry") if k in options}
+    names = ("clock", "timeout", "wait_timeout", "http", "retry", "store")
+    auth_options = {k: options.pop(k) for k in names if k in options}
     auth = GenesysAuth(credentials if credentials is not None else from_env(), **auth_options)
     if "timeout" in auth_options:
         options.setdefault("default_timeout", auth_options["timeout"])

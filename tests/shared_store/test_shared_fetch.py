@@ -1,0 +1,207 @@
+"""Cross-process single flight, with auth objects that share nothing but a store (as processes would).
+
+Each ``GenesysAuth`` has its own token state, lock and flights, exactly as a separate process has; only
+the store connects them. The multi-process tests (real subprocesses) live with the file and Redis stores.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import pytest
+import requests
+
+from genesys_auth_adapter import AccessToken, ConfigurationError, GenesysAuth, ManualClock, from_env, session
+from genesys_auth_adapter.emulator import Emulator
+from genesys_auth_adapter.engine.state import STALE_RETRY_DELAY
+from genesys_auth_adapter.stores import MemoryTokenStore, StoredToken, StoreError
+from genesys_auth_adapter.stores.base import Lease
+
+ME = "/api/v2/users/me"
+TIMEOUT = (5.0, 15.0)
+
+
+class CountingStore(MemoryTokenStore):
+    """A memory store that counts its operations and can be made to fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {"load": 0, "save": 0, "delete_if": 0, "acquire": 0}
+        self.broken = False
+
+    def _count(self, name: str) -> None:
+        self.calls[name] += 1
+        if self.broken:
+            raise StoreError("the store is down")
+
+    def load(self, key: str) -> StoredToken | None:
+        self._count("load")
+        return super().load(key)
+
+    def save(self, key: str, token: StoredToken) -> None:
+        self._count("save")
+        super().save(key, token)
+
+    def delete_if(self, key: str, access_token: str) -> bool:
+        self._count("delete_if")
+        return super().delete_if(key, access_token)
+
+    def acquire(self, key: str, *, wait: float) -> Lease | None:
+        self._count("acquire")
+        return super().acquire(key, wait=wait)
+
+
+@pytest.fixture
+def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return genesys_emulator_factory()
+
+
+def get(emu: Emulator, auth: GenesysAuth, path: str = ME) -> requests.Response:
+    return requests.get(emu.api_url + path, auth=auth, timeout=TIMEOUT)
+
+
+def auths(emu: Emulator, store: MemoryTokenStore, count: int) -> list[GenesysAuth]:
+    return [GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store) for _ in range(count)]
+
+
+def test_a_second_process_uses_the_stored_token(emu: Emulator) -> None:
+    store = CountingStore()
+    first, second = auths(emu, store, 2)
+    assert get(emu, first).status_code == 200
+    assert get(emu, second).status_code == 200
+    assert emu.counters()["token_requests"] == 1
+    assert first.shared is not None and first.shared.source == "login"
+    assert second.shared is not None and second.shared.source == "store"
+    assert first.header() == second.header()
+
+
+def test_eight_processes_with_an_empty_store_make_one_token_request(emu: Emulator) -> None:
+    emu.set_token_delay(0.2)  # the leader's request is still out when the others look
+    store = CountingStore()
+    fleet = auths(emu, store, 8)
+    start = threading.Barrier(len(fleet), timeout=10)
+    statuses: list[int] = []
+
+    def run(auth: GenesysAuth) -> None:
+        start.wait()
+        statuses.append(get(emu, auth).status_code)
+
+    threads = [threading.Thread(target=run, args=(auth,), daemon=True) for auth in fleet]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert statuses == [200] * 8
+    assert emu.counters()["token_requests"] == 1
+    assert len({auth.header() for auth in fleet}) == 1
+
+
+def test_a_revocation_costs_the_fleet_one_token_request(emu: Emulator) -> None:
+    store = CountingStore()
+    fleet = auths(emu, store, 4)
+    for auth in fleet:
+        assert get(emu, auth).status_code == 200
+    emu.revoke_all()
+    for auth in fleet:
+        assert get(emu, auth).status_code == 200  # each sees its own 401 and re-sends
+    assert emu.counters()["token_requests"] == 2  # the first token and one replacement for all four
+    assert store.calls["delete_if"] >= 4  # each process told the store to forget the token it saw rejected
+
+
+def test_a_rejected_token_is_never_taken_back_from_the_store(emu: Emulator) -> None:
+    """Compare-and-delete: the store forgets the rejected token; a newer one stays."""
+    store = CountingStore()
+    first, second = auths(emu, store, 2)
+    get(emu, first)
+    get(emu, second)
+    emu.revoke_all()
+    assert get(emu, first).status_code == 200  # first replaces the token in the store
+    new = first.header()
+    assert get(emu, second).status_code == 200  # second's 401 must not delete first's new token
+    assert second.header() == new
+    assert emu.counters()["token_requests"] == 2
+
+
+def test_no_store_io_while_the_token_is_fresh(emu: Emulator) -> None:
+    store = CountingStore()
+    (auth,) = auths(emu, store, 1)
+    get(emu, auth)
+    before = dict(store.calls)
+    for _ in range(20):
+        assert get(emu, auth).status_code == 200
+    assert store.calls == before
+
+
+def test_a_broken_store_never_fails_a_request_and_warns_once_per_outage(
+    emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="genesys_auth_adapter.store")
+    store = CountingStore()
+    store.broken = True
+    fleet = auths(emu, store, 2)
+    for auth in fleet:
+        assert get(emu, auth).status_code == 200
+    emu.revoke_all()
+    for auth in fleet:
+        assert get(emu, auth).status_code == 200
+    outage = [r for r in caplog.records if "not usable" in r.getMessage()]
+    assert len(outage) == 2  # one warning per process (auth) per outage
+    assert all("down" in r.getMessage() for r in outage)
+    # The store comes back: the next token request goes through it again, and says so.
+    store.broken = False
+    emu.revoke_all()
+    assert get(emu, fleet[0]).status_code == 200
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+    assert store.calls["save"] >= 1
+
+
+def test_a_refresh_ahead_is_led_by_one_process(
+    genesys_emulator_factory: Callable[..., Emulator], caplog: pytest.LogCaptureFixture
+) -> None:
+    """While one process refreshes ahead of expiry, the others keep their valid token (no warning, no
+    token request) and then take the new one from the store."""
+    caplog.set_level(logging.WARNING)
+    emu = genesys_emulator_factory(token_lifetime=300)
+    store = CountingStore()
+    clocks = [ManualClock(wall=time.time(), monotonic=1000.0) for _ in range(2)]
+    first, second = (GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store, clock=c) for c in clocks)
+    old = first.header()
+    assert second.header() == old
+    assert emu.counters()["token_requests"] == 1
+    # Another process holds the fetch lock (it is refreshing): second's refresh ahead is deferred.
+    lease = store.acquire(second.shared._at.key, wait=0)  # type: ignore[union-attr]
+    assert lease is not None
+    clocks[1].advance(275.0)  # past refresh_at (270 s), well before expiry
+    assert second.header() == old
+    assert emu.counters()["token_requests"] == 1
+    lease.release()
+    # first refreshes (it takes the lock and stores the new token)...
+    clocks[0].advance(275.0)
+    new = first.header()
+    assert new != old
+    assert emu.counters()["token_requests"] == 2
+    # ...and second, trying again a few seconds later, takes it from the store.
+    clocks[1].advance(STALE_RETRY_DELAY)
+    assert second.header() == new
+    assert second.shared is not None and second.shared.source == "store"
+    assert emu.counters()["token_requests"] == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_token_you_supply_is_not_shared(emu: Emulator) -> None:
+    with pytest.raises(ConfigurationError, match="AccessToken"):
+        GenesysAuth(AccessToken("given", api_url=emu.api_url), store=MemoryTokenStore())
+
+
+def test_session_takes_a_store(emu: Emulator) -> None:
+    store = MemoryTokenStore()
+    with (
+        session(from_env(emu.env(), use_dotenv=False), store=store) as s1,
+        session(from_env(emu.env(), use_dotenv=False), store=store) as s2,
+    ):
+        assert s1.get(ME).status_code == 200
+        assert s2.get(ME).status_code == 200
+    assert emu.counters()["token_requests"] == 1
