@@ -27,6 +27,8 @@ from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken, Token
 from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenWaitTimeout, UnreplayableBodyError, without_query
 from ..oauth import failure_outcome
+from ..stores import StoreSpec, resolve_async_store, resolve_store
+from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -59,6 +61,8 @@ class GenesysHttpxAuth(httpx.Auth):
             By default each token request uses a short-lived client of its own.
         async_http: An ``httpx.AsyncClient`` for async token requests; it must belong to the event loop
             the auth is used on. By default each async token request uses a short-lived client.
+        store: Where processes and hosts share tokens (``"file"``, a Redis URL, a store object); sync
+            clients use it directly, async clients through its asyncio form (``redis.asyncio`` for Redis).
     """
 
     def __init__(
@@ -71,6 +75,7 @@ class GenesysHttpxAuth(httpx.Auth):
         wait_timeout: float | None = None,
         http: httpx.Client | None = None,
         async_http: httpx.AsyncClient | None = None,
+        store: StoreSpec = None,
     ) -> None:
         self.credentials = credentials
         self.scope = ApiScope(credentials.api_url)
@@ -80,6 +85,7 @@ class GenesysHttpxAuth(httpx.Auth):
             "timeout": timeout,
             "retry": retry,
             "wait_timeout": wait_timeout,
+            "store": store if store is None or isinstance(store, str) else None,
         }
         offset = ClockOffset()
         if wait_timeout is None:
@@ -89,19 +95,32 @@ class GenesysHttpxAuth(httpx.Auth):
         )
         login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http)
         quick = login.quick()
-        self.tokens = TokenManager(
-            lambda: login.fetch(credentials), fetch_ahead=lambda: quick.fetch(credentials), state=self.state
-        )
+
+        def fetch() -> IssuedToken:
+            return login.fetch(credentials)
+
+        def fetch_ahead() -> IssuedToken:
+            return quick.fetch(credentials)
+
         async_login = AsyncHttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http)
         async_quick = async_login.quick()
 
-        async def fetch() -> IssuedToken:
+        async def afetch() -> IssuedToken:
             return await async_login.fetch(credentials)
 
-        async def fetch_ahead() -> IssuedToken:
+        async def afetch_ahead() -> IssuedToken:
             return await async_quick.fetch(credentials)
 
-        self.async_tokens = AsyncTokens(self.state, fetch, fetch_ahead)
+        self.store = resolve_store(store)
+        self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
+        async_store = resolve_async_store(store, self.store)
+        if self.shared is None or async_store is None:
+            self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
+            self.async_tokens = AsyncTokens(self.state, afetch, afetch_ahead)
+        else:
+            self.tokens = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=self.state)
+            ashared = AsyncSharedFetch(async_store, self.shared.key, self.state, afetch, afetch_ahead)
+            self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead)
 
     @property
     def api_url(self) -> str:

@@ -127,6 +127,7 @@ class SharedFetch:
         fetch_ahead: Callable[[], IssuedToken],
     ) -> None:
         self.store = store
+        self.key = key
         self._at = _Conversions(state, key)
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead

@@ -205,3 +205,23 @@ def test_session_takes_a_store(emu: Emulator) -> None:
         assert s1.get(ME).status_code == 200
         assert s2.get(ME).status_code == 200
     assert emu.counters()["token_requests"] == 1
+
+
+def test_httpx_sync_and_async_clients_share_the_stored_token(emu: Emulator) -> None:
+    import asyncio
+
+    from genesys_auth_adapter.httpx import async_client, client
+
+    store = CountingStore()
+    with client(from_env(emu.env(), use_dotenv=False), store=store) as c:
+        assert c.get(ME).status_code == 200
+
+    async def two_more() -> list[int]:
+        async with (
+            async_client(from_env(emu.env(), use_dotenv=False), store=store) as a,
+            async_client(from_env(emu.env(), use_dotenv=False), store=store) as b,
+        ):
+            return [(await a.get(ME)).status_code, (await b.get(ME)).status_code]
+
+    assert asyncio.run(two_more()) == [200, 200]
+    assert emu.counters()["token_requests"] == 1
