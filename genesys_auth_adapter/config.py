@@ -23,7 +23,16 @@ ENV_REGION = "GENESYS_REGION"
 ENV_REGION_ALIAS = "GENESYS_ENV"
 ENV_LOGIN_URL = "GENESYS_LOGIN_URL"
 ENV_API_URL = "GENESYS_API_URL"
-_NAMES = (ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_REGION, ENV_REGION_ALIAS, ENV_LOGIN_URL, ENV_API_URL)
+ENV_TOKEN_STORE = "GENESYS_TOKEN_STORE"
+_NAMES = (
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_REGION,
+    ENV_REGION_ALIAS,
+    ENV_LOGIN_URL,
+    ENV_API_URL,
+    ENV_TOKEN_STORE,
+)
 _CREDENTIALS = (ENV_CLIENT_ID, ENV_CLIENT_SECRET)
 _URLS = (ENV_LOGIN_URL, ENV_API_URL)
 _REGIONS = (ENV_REGION, ENV_REGION_ALIAS)
@@ -137,6 +146,36 @@ def from_env(
         login_url=settings.get(ENV_LOGIN_URL),
         api_url=settings.get(ENV_API_URL),
     )
+
+
+def token_store_setting(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = None, use_dotenv: bool = True
+) -> str | None:
+    """``GENESYS_TOKEN_STORE``: ``none``, ``file``, ``file:/dir`` or a Redis URL; None when not set.
+
+    The environment wins over ``.env``. A store that sends tokens over the network (a Redis URL) is taken
+    from ``.env`` only when the credentials come from ``.env`` too, for the reason URLs are: a planted
+    file must not send tokens obtained with the environment's secret to another host.
+
+    Raises:
+        ConfigurationError: A Redis URL from ``.env`` with credentials from the environment.
+    """
+    sources = _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv)
+    if ENV_TOKEN_STORE in sources.environment:
+        return sources.environment[ENV_TOKEN_STORE]
+    value = sources.dotenv.get(ENV_TOKEN_STORE)
+    if value is None:
+        return None
+    remote = not value.strip().lower().startswith(("file", "none", "memory", "off"))
+    from_environment = [name for name in _CREDENTIALS if name in sources.environment]
+    if remote and from_environment:
+        raise ConfigurationError(
+            f"{ENV_TOKEN_STORE} names a network store in the .env file {sources.dotenv_path!r} but "
+            f"{' and '.join(from_environment)} come{'s' if len(from_environment) == 1 else ''} from the "
+            "environment: a .env file may not send tokens obtained with credentials from the environment to "
+            f"another host. Set {ENV_TOKEN_STORE} in the environment, or move the credentials into the .env file."
+        )
+    return value
 
 
 def _non_blank(values: Mapping[str, str | None]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ..config import from_env
+from ..config import from_env, token_store_setting
 from ..credentials import TokenSource
 from .auth import GenesysHttpxAuth
 
@@ -18,6 +18,8 @@ _AUTH_OPTIONS = ("clock", "retry", "wait_timeout", "http", "async_http", "store"
 
 def _split(options: dict[str, Any]) -> dict[str, Any]:
     auth_options = {name: options.pop(name) for name in _AUTH_OPTIONS if name in options}
+    if "store" not in auth_options:
+        auth_options["store"] = token_store_setting()
     if "token_timeout" in options:
         auth_options["timeout"] = options.pop("token_timeout")
     return auth_options

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from genesys_auth_adapter import ConfigurationError, from_env
+from genesys_auth_adapter.config import token_store_setting
 
 from .helpers import CLIENT_ID, CLIENT_SECRET
 
@@ -18,6 +19,7 @@ ENV_NAMES = (
     "GENESYS_ENV",
     "GENESYS_LOGIN_URL",
     "GENESYS_API_URL",
+    "GENESYS_TOKEN_STORE",
 )
 
 
@@ -292,3 +294,27 @@ def test_a_bad_url_setting_fails_in_from_env(clean_env: Path) -> None:
         from_env({**environ, "GENESYS_API_URL": "https://api.mypurecloud.ie/api/v2"})
     with pytest.raises(ConfigurationError, match=r"^login_url has an invalid host or port"):
         from_env({**environ, "GENESYS_REGION": "eu-west-1", "GENESYS_LOGIN_URL": "https://login.mypurecloud.ie:70000"})
+
+
+def test_the_token_store_setting_comes_from_the_environment_first(clean_env: Path) -> None:
+    write_env(clean_env / ".env", GENESYS_TOKEN_STORE="file")
+    assert token_store_setting({}) == "file"
+    assert token_store_setting({"GENESYS_TOKEN_STORE": "none"}) == "none"
+    assert token_store_setting({}, use_dotenv=False) is None
+
+
+def test_a_dotenv_cannot_send_tokens_of_environment_credentials_to_a_network_store(clean_env: Path) -> None:
+    """Pins: a planted .env naming someone's Redis, filled with tokens got with the environment's secret."""
+    write_env(clean_env / ".env", GENESYS_TOKEN_STORE="redis://evil.example:6379/0")
+    environ = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET}
+    with pytest.raises(ConfigurationError, match="GENESYS_TOKEN_STORE") as caught:
+        token_store_setting(environ)
+    assert CLIENT_SECRET not in str(caught.value)
+    # With the credentials in the same .env file, the file decides.
+    write_env(
+        clean_env / ".env",
+        GENESYS_TOKEN_STORE="redis://cache.example:6379/0",
+        GENESYS_CLIENT_ID=CLIENT_ID,
+        GENESYS_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    assert token_store_setting({}) == "redis://cache.example:6379/0"
