@@ -64,6 +64,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="fetch every page (nextUri, cursor, or the details query's paging) and merge the items",
     )
     parser.add_argument("--jsonl", action="store_true", help="print one item per line instead of one document")
+    common.add_store_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     path = _path(args.path)
     json_body = None if body is _NO_BODY else body
     out = sys.stdout
-    with common.api_session() as s:
+    with common.api_session(args) as s:
         if args.paginate:
             paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, err=sys.stderr)
             return EXIT_OK

@@ -12,7 +12,7 @@ from typing import Any, TextIO, TypeVar
 
 import requests
 
-from ..config import from_env
+from ..config import from_env, token_store_setting
 from ..errors import ApiError, ConfigurationError, GenesysError, without_query
 from ..session import DEFAULT_TIMEOUT, GenesysSession, session
 
@@ -47,15 +47,34 @@ def bounded(kind: Callable[[str], N], low: N, high: N, what: str) -> Callable[[s
     return parse
 
 
-def api_session() -> GenesysSession:
-    """A session configured from the environment and the nearest ``.env`` file.
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """``--no-store``: the command line shares tokens through the file store unless told not to."""
+    parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not reuse the token of earlier runs (by default tokens are kept in this user's cache "
+        "directory, or where GENESYS_TOKEN_STORE says, and shared by consecutive runs)",
+    )
+
+
+def store_choice(args: argparse.Namespace) -> str:
+    """The token store of a command: none with ``--no-store``, else GENESYS_TOKEN_STORE, else the file store."""
+    if getattr(args, "no_store", False):
+        return "none"
+    setting = token_store_setting()
+    return setting if setting is not None else "file"
+
+
+def api_session(args: argparse.Namespace | None = None) -> GenesysSession:
+    """A session configured from the environment and the working directory's ``.env`` file.
 
     Closing it also closes the private session its token requests go through.
 
     Raises:
         ConfigurationError: Settings are missing or invalid.
     """
-    return session(from_env())
+    store = store_choice(args) if args is not None else "none"
+    return session(from_env(), store=store)
 
 
 def error(message: str, err: TextIO | None = None) -> None:

@@ -7,14 +7,16 @@ import sys
 
 from ..config import from_env
 from ..transport.auth import GenesysAuth
-from .common import EXIT_OK
+from .common import EXIT_OK, add_store_option, store_choice
 
 DESCRIPTION = """\
 Print an access token for the configured OAuth client (and nothing else), for example:
 
   curl -H "Authorization: Bearer $(genesys-auth token)" https://api.mypurecloud.com/api/v2/users/me
 
-The token is a secret: do not paste it into logs or tickets."""
+The token is a secret: do not paste it into logs or tickets. Consecutive runs share one token through
+this user's cache directory (or GENESYS_TOKEN_STORE); --no-store asks for a new one. --info shows where
+the token came from and how long it has left, without printing it."""
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,16 +27,32 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--info",
+        action="store_true",
+        help="print where the token came from (the store or a login) and how long it has left, not the token",
+    )
+    add_store_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``genesys-auth token``."""
-    auth = GenesysAuth(from_env())
+    auth = GenesysAuth(from_env(), store=store_choice(args))
     try:
-        access_token = auth.token().access_token
+        token = auth.token()
+        left = token.remaining(auth.manager.clock.monotonic())
+        source = auth.shared.source if auth.shared is not None else "login"
     finally:
         auth.close()
-    sys.stdout.write(access_token + "\n")
+    if args.info:
+        lines = [
+            f"source:     {source}",
+            f"expires in: {'unknown' if left is None else f'{left:.0f} s'}",
+            f"store:      {auth.store!r}" if auth.store is not None else "store:      none (--no-store)",
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        sys.stdout.write(token.access_token + "\n")
     sys.stdout.flush()
     return EXIT_OK

@@ -31,10 +31,14 @@ def run_cli(
     input: str | None = None,  # noqa: A002 - subprocess.run's name
     timeout: float = TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the command line with ``args``; ``cwd`` is a fresh directory, so no stray .env is read."""
+    """Run the command line with ``args``; ``cwd`` is a fresh directory, so no stray .env is read.
+
+    The per-user cache directory (where the command line keeps its token) is one of the test's own, so
+    runs share a token only within a test and never with the person running the tests.
+    """
     return subprocess.run(
         [sys.executable, "-m", "genesys_auth_adapter", *args],
-        env={**clean_environ(), **env},
+        env={**clean_environ(), "XDG_CACHE_HOME": str(cwd / ".cache"), **env},
         cwd=cwd,
         input=input,
         capture_output=True,
