@@ -1,0 +1,136 @@
+"""A fleet of processes sharing one token: token requests per store, after a revocation, and the cost.
+
+Against the embedded emulator on 127.0.0.1, with tokens that live a few seconds, for each store
+(none = each process its own tokens, the file store, the Redis store):
+
+1. N worker processes (spawned, real processes) send GETs for several token lifetimes;
+2. the emulator revokes every token; the workers go on for a little longer;
+3. the emulator counts the token requests of each phase; each worker times its requests.
+
+A single process without a store is run first: its token requests are the goal for the whole fleet with a
+store (one token per refresh period, whatever the number of processes).
+
+    python bench/fleet.py [--processes 8] [--lifetime 6] [--lifetimes 3] [--redis redis://127.0.0.1:6379/0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from typing import Any
+
+from genesys_auth_adapter import from_env, session
+from genesys_auth_adapter.emulator import Emulator
+
+ME = "/api/v2/users/me"
+
+
+def worker(env: dict[str, str], store: dict[str, str], start: Any, stop_at: float, results: Any) -> None:
+    """One process of the fleet: GETs until ``stop_at`` (wall clock), then its request timings."""
+    chosen: Any = "none"
+    if store["kind"] == "file":
+        from genesys_auth_adapter.stores.file import FileTokenStore
+
+        chosen = FileTokenStore(path=store["path"])
+    elif store["kind"] == "redis":
+        from genesys_auth_adapter.stores.redis import RedisTokenStore
+
+        chosen = RedisTokenStore(store["url"], prefix=store["prefix"])
+    durations: list[float] = []
+    failures = 0
+    with session(from_env(env, use_dotenv=False), store=chosen, timeout=(5.0, 15.0)) as s:
+        start.wait(30)
+        while time.time() < stop_at:
+            began = time.perf_counter()
+            try:
+                ok = s.get(ME).status_code == 200
+            except Exception:
+                ok = False
+            durations.append(time.perf_counter() - began)
+            failures += not ok
+            time.sleep(0.01)  # about 80 requests a second across 8 processes: a busy pipeline, not a flood
+    results.put({"requests": len(durations), "failures": failures, "median": statistics.median(durations)})
+
+
+def run_fleet(
+    emu: Emulator, processes: int, store: dict[str, str], lifetime: float, lifetimes: int
+) -> dict[str, float]:
+    """One fleet run: token requests in steady state and after a revocation, and request timings."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(processes + 1)
+    results = context.Queue()
+    steady = lifetime * lifetimes
+    after = lifetime  # long enough for every worker to meet the revocation
+    emu.reset_counters()
+    begin = time.time() + 15.0  # time for the spawned interpreters to import and wait at the barrier
+    stop_at = begin + steady + after
+    workers = [
+        context.Process(target=worker, args=(emu.env(), store, start, stop_at, results), daemon=True)
+        for _ in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    start.wait(60)
+    time.sleep(steady)
+    steady_requests = emu.counters()["token_requests"]
+    emu.revoke_all()
+    time.sleep(max(0.0, stop_at - time.time()))
+    total_requests = emu.counters()["token_requests"]
+    reports = [results.get(timeout=60) for _ in workers]
+    for process in workers:
+        process.join(30)
+    return {
+        "token_requests_steady": steady_requests,
+        "token_requests_after_revocation": total_requests - steady_requests,
+        "api_requests": sum(r["requests"] for r in reports),
+        "failures": sum(r["failures"] for r in reports),
+        "median_ms": statistics.median(r["median"] for r in reports) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--lifetime", type=int, default=6, help="token lifetime in seconds")
+    parser.add_argument("--lifetimes", type=int, default=3, help="steady-state duration, in token lifetimes")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the Redis URL ('' to skip Redis)")
+    args = parser.parse_args()
+
+    print(f"{platform.python_version()} on {platform.machine()}, {multiprocessing.cpu_count()} cores")
+    print(
+        f"{args.processes} processes, tokens living {args.lifetime} s, {args.lifetimes} lifetimes then a revocation\n"
+    )
+    with Emulator(token_lifetime=args.lifetime, rate_limit=1_000_000) as emu, tempfile.TemporaryDirectory() as tmp:
+        runs: list[tuple[str, int, dict[str, str]]] = [
+            ("one process, no store", 1, {"kind": "none"}),
+            ("no store", args.processes, {"kind": "none"}),
+            ("file store", args.processes, {"kind": "file", "path": tmp}),
+        ]
+        if args.redis:
+            prefix = f"gaa-bench-{uuid.uuid4().hex[:8]}"
+            runs.append(("Redis store", args.processes, {"kind": "redis", "url": args.redis, "prefix": prefix}))
+        rows = []
+        for name, processes, store in runs:
+            figures = run_fleet(emu, processes, store, args.lifetime, args.lifetimes)
+            rows.append((name, processes, figures))
+            print(f"{name}: {figures}")
+    baseline = rows[1][2]["median_ms"]
+    print(
+        "\n| run | processes | token requests (steady) | after revocation | API requests | failures | median ms | vs no store |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, processes, f in rows:
+        ratio = f["median_ms"] / baseline if baseline else float("nan")
+        print(
+            f"| {name} | {processes} | {f['token_requests_steady']:.0f} | {f['token_requests_after_revocation']:.0f} "
+            f"| {f['api_requests']:.0f} | {f['failures']:.0f} | {f['median_ms']:.2f} | {ratio:.3f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
