@@ -121,7 +121,8 @@ def main() -> None:
             print(f"{name}: {figures}")
     baseline = rows[1][2]["median_ms"]
     print(
-        "\n| run | processes | token requests (steady) | after revocation | API requests | failures | median ms | vs no store |"
+        "\n| run | processes | token requests (steady) | after revocation | API requests | failures "
+        "| median ms | vs no store |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for name, processes, f in rows:
