@@ -230,6 +230,7 @@ class GenesysHttpxAuth(httpx.Auth):
         request.extensions = {**request.extensions, CAPTURE: True}
         flow = self._flow(request)
         replay = Replay(request)
+        await replay.start()
         clock = self.state.clock
         tokens = self.async_tokens
         response: httpx.Response | None = None
@@ -257,7 +258,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     await asyncio.sleep(command.seconds)
                     result = None
                 elif isinstance(command, Rewind):
-                    result = replay.rewind()
+                    result = await replay.arewind()
                 else:
                     assert isinstance(command, Drop)
                     self.state.discard(command.header)
