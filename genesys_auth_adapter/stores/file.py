@@ -295,7 +295,7 @@ class _BadEntry(Exception):
 
 
 def _read_entry(path: Path) -> tuple[bytes, tuple[object, ...]]:
-    """An entry's bytes and the identity of the file they came from (inode, change time, size).
+    """An entry's bytes and the identity of the file they came from (inode, modification time, size).
 
     Raises:
         FileNotFoundError: There is no entry.
