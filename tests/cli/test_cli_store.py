@@ -1,0 +1,56 @@
+"""The command line reuses one token across runs through the file store (``--no-store`` opts out)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from genesys_auth_adapter.emulator import Emulator
+
+from .conftest import Run
+
+
+def test_consecutive_runs_share_one_token(genesys_emulator: Emulator, cli: Run, tmp_path: Path) -> None:
+    first = cli("token")
+    second = cli("token")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert cli("api", "/api/v2/users/me").returncode == 0
+    assert genesys_emulator.counters()["token_requests"] == 1
+    # The token rests in the test's own cache directory, readable by this user only.
+    entries = list((tmp_path / ".cache").rglob("*.json"))
+    assert len(entries) == 1
+    assert stat.S_IMODE(os.stat(entries[0]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(entries[0].parent).st_mode) == 0o700
+
+
+def test_no_store_asks_for_a_new_token_every_run(genesys_emulator: Emulator, cli: Run) -> None:
+    assert cli("token", "--no-store").returncode == 0
+    assert cli("api", "/api/v2/users/me", "--no-store").returncode == 0
+    assert genesys_emulator.counters()["token_requests"] == 2
+
+
+def test_token_info_says_where_the_token_came_from_without_showing_it(genesys_emulator: Emulator, cli: Run) -> None:
+    first = cli("token", "--info")
+    second = cli("token", "--info")
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "source:     login" in first.stdout
+    assert "source:     store" in second.stdout
+    assert "expires in: " in second.stdout and " s" in second.stdout
+    token = cli("token").stdout.strip()
+    assert token and token not in first.stdout + second.stdout + first.stderr + second.stderr
+
+
+def test_a_truncated_cache_file_is_replaced_with_one_warning(
+    genesys_emulator: Emulator, cli: Run, tmp_path: Path
+) -> None:
+    assert cli("token").returncode == 0
+    (entry,) = (tmp_path / ".cache").rglob("*.json")
+    entry.write_bytes(entry.read_bytes()[:10])  # truncated mid-run
+    result = cli("-v", "token")
+    assert result.returncode == 0
+    assert result.stderr.count("is unusable") == 1 and "treating it as missing" in result.stderr
+    assert genesys_emulator.counters()["token_requests"] == 2
+    assert cli("token").returncode == 0
+    assert genesys_emulator.counters()["token_requests"] == 2  # the replaced entry is used again
