@@ -1,0 +1,39 @@
+"""Worker processes for the fleet tests (importable by spawned interpreters)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from genesys_auth_adapter import from_env, session
+
+ME = "/api/v2/users/me"
+
+
+def fingerprint(header: str) -> str:
+    """A digest of the Authorization header: enough to compare tokens, nothing to leak."""
+    return hashlib.sha256(header.encode()).hexdigest()[:16]
+
+
+def fleet_member(env: dict[str, str], store: Any, start: Any, go_again: Any, results: Any) -> None:
+    """GET once at the barrier, then once more when told (after a revocation); report each token used."""
+    try:
+        with session(from_env(env, use_dotenv=False), store=store, timeout=(5.0, 15.0)) as s:
+            start.wait(30)
+            first = s.get(ME)
+            results.put(("first", first.status_code, fingerprint(first.request.headers["Authorization"])))
+            if go_again.wait(30):
+                second = s.get(ME)
+                results.put(("second", second.status_code, fingerprint(second.request.headers["Authorization"])))
+    except BaseException as exc:  # report, do not hang the test
+        results.put(("error", 0, repr(exc)))
+
+
+def lone_get(env: dict[str, str], store: Any, results: Any) -> None:
+    """One GET through the store; its status and token."""
+    try:
+        with session(from_env(env, use_dotenv=False), store=store, timeout=(5.0, 15.0), wait_timeout=20.0) as s:
+            response = s.get(ME)
+            results.put((response.status_code, fingerprint(response.request.headers["Authorization"])))
+    except BaseException as exc:
+        results.put((0, repr(exc)))
