@@ -201,10 +201,13 @@ def _describe_url(url: object) -> tuple[str, tuple[str, ...]]:
         raise ConfigurationError(
             f"RedisTokenStore: the Redis URL must start with redis://, rediss:// (TLS) or unix://, not {scheme!r}://"
         )
-    hidden = tuple(unquote(part) for part in (parts.username, parts.password) if part)
+    query = parse_qs(parts.query)
+    # redis-py also takes a user and a password from the query string.
+    credentials = (parts.username, parts.password, *query.get("username", []), *query.get("password", []))
+    hidden = tuple(unquote(part) for part in credentials if part)
     # As redis-py reads it: ?db= first, then the path; but a database that is not a number is refused
     # here rather than silently replaced by database 0.
-    db = parse_qs(parts.query).get("db", [""])[0] or ("" if scheme == "unix" else unquote(parts.path).strip("/"))
+    db = query.get("db", [""])[0] or ("" if scheme == "unix" else unquote(parts.path).strip("/"))
     if not (db or "0").isdigit():
         raise ConfigurationError("RedisTokenStore: the database in the Redis URL must be a number, as in /0")
     db = str(int(db or "0"))

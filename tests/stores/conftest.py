@@ -84,7 +84,7 @@ def raw(shared_redis: str) -> Iterator[object]:
     client.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -94,7 +94,7 @@ class OwnRedis:
     """A ``redis-server`` of one test's own, on a free loopback port, that the test may stop and restart."""
 
     def __init__(self, executable: str, workdir: Path, args: tuple[str, ...]) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._command = [
             executable,
             "--port",
@@ -139,6 +139,22 @@ class OwnRedis:
     def resume(self) -> None:
         assert self._process is not None
         self._process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, for a TLS redis-server."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        _unavailable("openssl is not on PATH (it makes the TLS test's certificate)")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [str(openssl), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
 
 
 @pytest.fixture
