@@ -83,7 +83,7 @@ class _Layout:
     default_ttl: float
     ttl_margin: float
     max_ttl: float
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    hidden: tuple[str, ...] = field(default=(), repr=False)
 
     def token_key(self, key: str) -> str:
         return f"{self.prefix}:token:{_checked_key(key)}"
@@ -109,7 +109,7 @@ class _Layout:
         # Redis quotes the first 128 characters of a refused command's arguments (a token, perhaps cut
         # short, or a lease): never pass them on.
         detail = detail.split(" with args beginning with", 1)[0]
-        for secret in (*self.secrets, *extra_secrets):
+        for secret in (*self.hidden, *extra_secrets):
             if secret:
                 detail = detail.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
         text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
@@ -172,7 +172,7 @@ def _layout(
         default_ttl=_seconds("default_ttl", default_ttl),
         ttl_margin=_seconds("ttl_margin", ttl_margin, zero=True),
         max_ttl=_seconds("max_ttl", max_ttl),
-        secrets=tuple(part for part in secret_parts if part),
+        hidden=tuple(part for part in secret_parts if part),
     )
 
 
