@@ -6,41 +6,14 @@ import multiprocessing
 import os
 import signal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
 from genesys_auth_adapter.emulator import Emulator
 
 from . import workers
-
-PROCESSES = 6
-BOUND = 60.0
-
-
-def run_fleet(emu: Emulator, store: Any) -> list[tuple[str, int, str]]:
-    """PROCESSES processes GET at once; then the emulator revokes every token and they GET again."""
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    go_again = context.Event()
-    results = context.Queue()
-    members = [
-        context.Process(target=workers.fleet_member, args=(emu.env(), store, start, go_again, results), daemon=True)
-        for _ in range(PROCESSES)
-    ]
-    for member in members:
-        member.start()
-    try:
-        firsts = [results.get(timeout=BOUND) for _ in members]
-        emu.revoke_all()
-        go_again.set()
-        seconds = [results.get(timeout=BOUND) for _ in members]
-    finally:
-        for member in members:
-            member.join(BOUND)
-            if member.is_alive():
-                member.kill()
-    return firsts + seconds
+from .fleet import BOUND, PROCESSES, run_fleet
 
 
 def test_a_fleet_sharing_the_file_store_makes_one_token_request_per_need(emu: Emulator, tmp_path: Path) -> None:

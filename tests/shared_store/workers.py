@@ -15,10 +15,20 @@ def fingerprint(header: str) -> str:
     return hashlib.sha256(header.encode()).hexdigest()[:16]
 
 
+def build_store(store: Any) -> Any:
+    """A store spec for ``session(store=...)``: a string as it is, ("redis", url, prefix) as a RedisTokenStore."""
+    if isinstance(store, tuple):
+        from genesys_auth_adapter.stores.redis import RedisTokenStore
+
+        _, url, prefix = store
+        return RedisTokenStore(url, prefix=prefix)
+    return store
+
+
 def fleet_member(env: dict[str, str], store: Any, start: Any, go_again: Any, results: Any) -> None:
     """GET once at the barrier, then once more when told (after a revocation); report each token used."""
     try:
-        with session(from_env(env, use_dotenv=False), store=store, timeout=(5.0, 15.0)) as s:
+        with session(from_env(env, use_dotenv=False), store=build_store(store), timeout=(5.0, 15.0)) as s:
             start.wait(30)
             first = s.get(ME)
             results.put(("first", first.status_code, fingerprint(first.request.headers["Authorization"])))

@@ -1,0 +1,62 @@
+"""The Redis store in use: a fleet of real processes, and a Redis that stops and comes back mid-run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import pytest
+import requests
+from shared_store.fleet import PROCESSES, run_fleet
+
+from genesys_auth_adapter import GenesysAuth, from_env
+from genesys_auth_adapter.emulator import Emulator
+from genesys_auth_adapter.stores.redis import RedisTokenStore
+
+from .conftest import OwnRedis
+
+ME = "/api/v2/users/me"
+
+
+@pytest.fixture
+def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return genesys_emulator_factory()
+
+
+def test_a_fleet_sharing_redis_makes_one_token_request_per_need(emu: Emulator, shared_redis: str, prefix: str) -> None:
+    reports = run_fleet(emu, ("redis", shared_redis, prefix))
+    assert [r for r in reports if r[0] == "error"] == []
+    assert [r[1] for r in reports] == [200] * (2 * PROCESSES)
+    assert len({r[2] for r in reports if r[0] == "first"}) == 1
+    assert len({r[2] for r in reports if r[0] == "second"}) == 1
+    assert emu.counters()["token_requests"] == 2
+
+
+def test_requests_go_on_while_redis_is_down_and_sharing_resumes_when_it_is_back(
+    emu: Emulator, own_redis: Callable[..., OwnRedis], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="genesys_auth_adapter.store")
+    server = own_redis()
+    store = RedisTokenStore(server.url())
+    first, second = (GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store) for _ in range(2))
+    get = lambda auth: requests.get(emu.api_url + ME, auth=auth, timeout=(5, 15)).status_code  # noqa: E731
+    try:
+        assert [get(first), get(second)] == [200, 200]
+        assert emu.counters()["token_requests"] == 1
+        server.stop()  # Redis stopped mid-run
+        emu.revoke_all()
+        assert [get(first), get(second)] == [200, 200]  # each process falls back to its own token
+        assert emu.counters()["token_requests"] == 3
+        outage = [r for r in caplog.records if "not usable" in r.getMessage()]
+        assert len(outage) == 2  # one warning per process for the outage
+        assert all("127.0.0.1" in r.getMessage() for r in outage)
+        server.start()  # Redis restarted (empty)
+        emu.revoke_all()
+        assert get(first) == 200
+        assert get(second) == 200  # second finds first's new token in the store again
+        assert emu.counters()["token_requests"] == 4
+        assert any("answers again" in r.getMessage() for r in caplog.records)
+    finally:
+        first.close()
+        second.close()
+        store.close()
