@@ -27,7 +27,7 @@ from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken, Token
 from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenWaitTimeout, UnreplayableBodyError, without_query
 from ..oauth import failure_outcome
-from ..stores import StoreSpec, resolve_async_store, resolve_store
+from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
 from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
@@ -85,7 +85,7 @@ class GenesysHttpxAuth(httpx.Auth):
             "timeout": timeout,
             "retry": retry,
             "wait_timeout": wait_timeout,
-            "store": store if store is None or isinstance(store, str) else None,
+            "store": store,
         }
         offset = ClockOffset()
         if wait_timeout is None:
@@ -275,7 +275,7 @@ class GenesysHttpxAuth(httpx.Auth):
     def __reduce__(self) -> tuple[Any, ...]:
         # An equivalent auth for another process: same credentials and settings, its own token (never
         # pickled). Clients passed as ``http``/``async_http`` hold sockets and locks and stay behind.
-        return _restore, (type(self), self.credentials, self._options)
+        return _restore, (type(self), self.credentials, portable(self._options))
 
     def __copy__(self) -> GenesysHttpxAuth:
         return self  # a handle on one token, like GenesysAuth

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Union
 
 from ..errors import ConfigurationError
@@ -24,10 +25,32 @@ __all__ = [
     "StoreSpec",
     "StoredToken",
     "TokenStore",
+    "portable",
     "resolve_async_store",
     "resolve_store",
     "store_key",
 ]
+
+
+def portable(options: dict[str, object]) -> dict[str, object]:
+    """An auth's settings for a pickle: a store object that cannot be pickled is refused, saying what to pass.
+
+    A store named by a string (``"file"``, a Redis URL) is built anew in the other process; a file store
+    object pickles as its directory; a Redis store object holds a connection and does not pickle.
+
+    Raises:
+        TypeError: ``options["store"]`` is an object that cannot be pickled.
+    """
+    store = options.get("store")
+    if store is not None and not isinstance(store, str):
+        try:
+            pickle.dumps(store)
+        except Exception as exc:
+            raise TypeError(
+                f"This auth's token store ({type(store).__name__}) cannot be pickled ({type(exc).__name__}): "
+                "give store= as a string ('file', 'file:/dir' or the Redis URL) so each process builds its own."
+            ) from None
+    return options
 
 
 def resolve_store(spec: StoreSpec) -> TokenStore | None:

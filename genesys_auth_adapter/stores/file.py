@@ -197,6 +197,13 @@ class FileTokenStore:
     def close(self) -> None:
         """Nothing to release: the store holds no handle between calls."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The same directory in another process (its locks and warnings are per process).
+        return type(self), (str(self._dir),), {"_entry_lock_timeout": self._entry_lock_timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._entry_lock_timeout = state["_entry_lock_timeout"]
+
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._dir)!r})"
 

@@ -20,7 +20,7 @@ from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
 from ..errors import TokenWaitTimeout, without_query
-from ..stores import StoreSpec, resolve_store
+from ..stores import StoreSpec, portable, resolve_store
 from ..stores.shared import shared_fetch
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
@@ -86,7 +86,7 @@ class GenesysAuth(AuthBase):
             "timeout": timeout,
             "wait_timeout": wait_timeout,
             "retry": retry,
-            "store": store if store is None or isinstance(store, str) else None,
+            "store": store,
         }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -208,7 +208,7 @@ class GenesysAuth(AuthBase):
     def __reduce__(self) -> tuple[Any, ...]:
         # An equivalent auth for another process: same credentials and settings, its own token
         # manager (the secret travels inside the pickle, as with the credentials themselves).
-        return _restore, (type(self), self.credentials, self._options)
+        return _restore, (type(self), self.credentials, portable(self._options))
 
     def __copy__(self) -> GenesysAuth:
         return self  # a handle on one token: copies of sessions and adapters share it

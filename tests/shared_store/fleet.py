@@ -36,5 +36,3 @@ def run_fleet(emu: Emulator, store: Any) -> list[tuple[str, int, str]]:
             if member.is_alive():
                 member.kill()
     return firsts + seconds
-
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -225,3 +226,17 @@ def test_httpx_sync_and_async_clients_share_the_stored_token(emu: Emulator) -> N
 
     assert asyncio.run(two_more()) == [200, 200]
     assert emu.counters()["token_requests"] == 1
+
+
+def test_an_auth_with_a_store_pickles_with_it(emu: Emulator, tmp_path: Path) -> None:
+    import pickle
+
+    from genesys_auth_adapter.stores.file import FileTokenStore
+
+    by_name = GenesysAuth(from_env(emu.env(), use_dotenv=False), store=f"file:{tmp_path}")
+    by_object = GenesysAuth(from_env(emu.env(), use_dotenv=False), store=FileTokenStore(path=str(tmp_path)))
+    for auth in (by_name, by_object):
+        clone = pickle.loads(pickle.dumps(auth))
+        assert isinstance(clone.store, FileTokenStore)
+        assert get(emu, clone).status_code == 200
+    assert emu.counters()["token_requests"] == 1  # the clones shared one token through the directory

@@ -60,3 +60,21 @@ def test_requests_go_on_while_redis_is_down_and_sharing_resumes_when_it_is_back(
         first.close()
         second.close()
         store.close()
+
+
+def test_an_auth_with_a_redis_store_object_refuses_to_pickle_saying_what_to_pass(
+    emu: Emulator, shared_redis: str, prefix: str
+) -> None:
+    import pickle
+
+    store = RedisTokenStore(shared_redis, prefix=prefix)
+    auth = GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store)
+    try:
+        with pytest.raises(TypeError, match="give store= as a string"):
+            pickle.dumps(auth)
+        clone = pickle.loads(pickle.dumps(GenesysAuth(from_env(emu.env(), use_dotenv=False), store=shared_redis)))
+        assert isinstance(clone.store, RedisTokenStore)
+        clone.close()
+    finally:
+        auth.close()
+        store.close()
