@@ -30,8 +30,8 @@ from genesys_auth_adapter.emulator import Emulator
 ME = "/api/v2/users/me"
 
 
-def worker(env: dict[str, str], store: dict[str, str], start: Any, stop_at: float, results: Any) -> None:
-    """One process of the fleet: GETs until ``stop_at`` (wall clock), then its request timings."""
+def worker(env: dict[str, str], store: dict[str, str], start: Any, duration: float, results: Any) -> None:
+    """One process of the fleet: GETs for ``duration`` seconds from the common start, then its timings."""
     chosen: Any = "none"
     if store["kind"] == "file":
         from genesys_auth_adapter.stores.file import FileTokenStore
@@ -44,8 +44,9 @@ def worker(env: dict[str, str], store: dict[str, str], start: Any, stop_at: floa
     durations: list[float] = []
     failures = 0
     with session(from_env(env, use_dotenv=False), store=chosen, timeout=(5.0, 15.0)) as s:
-        start.wait(30)
-        while time.time() < stop_at:
+        start.wait(60)
+        stop_at = time.monotonic() + duration
+        while time.monotonic() < stop_at:
             began = time.perf_counter()
             try:
                 ok = s.get(ME).status_code == 200
@@ -66,20 +67,19 @@ def run_fleet(
     results = context.Queue()
     steady = lifetime * lifetimes
     after = lifetime  # long enough for every worker to meet the revocation
-    emu.reset_counters()
-    begin = time.time() + 15.0  # time for the spawned interpreters to import and wait at the barrier
-    stop_at = begin + steady + after
     workers = [
-        context.Process(target=worker, args=(emu.env(), store, start, stop_at, results), daemon=True)
+        context.Process(target=worker, args=(emu.env(), store, start, steady + after, results), daemon=True)
         for _ in range(processes)
     ]
     for process in workers:
         process.start()
+    emu.reset_counters()  # the workers make no request before the barrier
     start.wait(60)
+    began = time.monotonic()
     time.sleep(steady)
     steady_requests = emu.counters()["token_requests"]
     emu.revoke_all()
-    time.sleep(max(0.0, stop_at - time.time()))
+    time.sleep(max(0.0, began + steady + after - time.monotonic()))
     total_requests = emu.counters()["token_requests"]
     reports = [results.get(timeout=60) for _ in workers]
     for process in workers:

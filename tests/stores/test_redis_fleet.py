@@ -78,3 +78,44 @@ def test_an_auth_with_a_redis_store_object_refuses_to_pickle_saying_what_to_pass
     finally:
         auth.close()
         store.close()
+
+
+def test_httpx_async_clients_share_through_redis_asyncio(emu: Emulator, own_redis: Callable[..., OwnRedis]) -> None:
+    import asyncio
+
+    from genesys_auth_adapter.httpx import async_client, client
+    from genesys_auth_adapter.stores.redis import AsyncRedisTokenStore
+
+    server = own_redis()
+
+    async def two_clients() -> list[int]:
+        creds = from_env(emu.env(), use_dotenv=False)
+        async with async_client(creds, store=server.url()) as a, async_client(creds, store=server.url()) as b:
+            assert isinstance(a.auth.async_tokens._fetch.__self__.store, AsyncRedisTokenStore)  # type: ignore[union-attr]
+            return [(await a.get(ME)).status_code, (await b.get(ME)).status_code]
+
+    assert asyncio.run(two_clients()) == [200, 200]
+    with client(from_env(emu.env(), use_dotenv=False), store=server.url()) as c:
+        assert c.get(ME).status_code == 200
+    assert emu.counters()["token_requests"] == 1
+
+
+def test_waiting_for_another_process_that_holds_the_lock_is_bounded(
+    emu: Emulator, shared_redis: str, prefix: str
+) -> None:
+    from genesys_auth_adapter import TokenWaitTimeout
+    from genesys_auth_adapter.stores.shared import source_key
+
+    store = RedisTokenStore(shared_redis, prefix=prefix)
+    creds = from_env(emu.env(), use_dotenv=False)
+    lease = store.acquire(source_key(creds) or "", wait=0)  # another process is (forever) requesting a token
+    assert lease is not None
+    auth = GenesysAuth(creds, store=store, wait_timeout=0.5)
+    try:
+        with pytest.raises(TokenWaitTimeout, match="another process"):
+            auth.header()
+        assert emu.counters()["token_requests"] == 0
+    finally:
+        lease.release()
+        auth.close()
+        store.close()
