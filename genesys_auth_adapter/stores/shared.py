@@ -29,7 +29,7 @@ from typing import Callable, TypeVar
 from ..engine.clock import Clock
 from ..engine.skew import ClockOffset
 from ..engine.state import RefreshDeferred, TokenState, WaitTimeout
-from ..engine.token import IssuedToken
+from ..engine.token import IssuedToken, refresh_margin
 from ..errors import ConfigurationError
 from .base import AsyncTokenStore, Lease, StoredToken, StoreError, TokenStore, store_key
 
@@ -37,8 +37,8 @@ _log = logging.getLogger("genesys_auth_adapter.store")
 
 T = TypeVar("T")
 
-#: A stored token with less than this many seconds left is not handed out (it would be stale at once).
-MIN_REMAINING = 30.0
+#: A stored token with less than this many seconds left is never handed out, whatever its lifetime.
+MIN_REMAINING = 1.0
 
 
 class _Outage:
@@ -82,13 +82,20 @@ class _Conversions:
         return [header.split(" ", 1)[-1] for header in self.state.rejected]
 
     def usable(self, stored: StoredToken | None, *, later_than: float | None = None) -> IssuedToken | None:
-        """The stored token as the engine takes it, or None when it is missing, rejected or nearly over."""
+        """The stored token as the engine takes it, or None when it is missing, rejected or due for a refresh.
+
+        A stored token is handed out only while it is fresh by its own schedule (before its refresh margin,
+        the same margin each process refreshes its own token by): a token that is already due would only
+        make every process that takes it refresh at once.
+        """
         if stored is None or stored.access_token in self.rejected_tokens():
             return None
         if stored.expires_at is None:
             return IssuedToken(stored.access_token, token_type=stored.token_type)
         left = stored.expires_at - self.offset.server_time(self.clock.wall())
-        if left < MIN_REMAINING or (later_than is not None and stored.expires_at <= later_than):
+        lifetime = stored.expires_at - stored.issued_at
+        due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
+        if left <= due or (later_than is not None and stored.expires_at <= later_than):
             return None
         return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type)
 
