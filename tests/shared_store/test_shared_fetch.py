@@ -240,3 +240,15 @@ def test_an_auth_with_a_store_pickles_with_it(emu: Emulator, tmp_path: Path) -> 
         assert isinstance(clone.store, FileTokenStore)
         assert get(emu, clone).status_code == 200
     assert emu.counters()["token_requests"] == 1  # the clones shared one token through the directory
+
+
+def test_a_short_lived_stored_token_is_shared_while_it_is_fresh(
+    genesys_emulator_factory: Callable[..., Emulator],
+) -> None:
+    """Pins: a fixed 30 s floor made every stored token of a short lifetime useless: each process fetched its own."""
+    emu = genesys_emulator_factory(token_lifetime=10)
+    store = CountingStore()
+    first, second = auths(emu, store, 2)
+    assert get(emu, first).status_code == 200
+    assert get(emu, second).status_code == 200
+    assert emu.counters()["token_requests"] == 1
