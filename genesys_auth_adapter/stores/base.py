@@ -94,7 +94,18 @@ def store_key(login_url: str, client_id: str, grant: str) -> str:
 
 
 class Lease(Protocol):
-    """The cross-process fetch lock, held by one process while it requests a token."""
+    """The cross-process fetch lock, held by one process while it requests a token.
+
+    Attributes:
+        renew_every: For a lock that runs out on its own (a Redis lease), how often its holder renews it
+            while its token request goes on (a slow login service must not let a second process in); None
+            for a lock held until released (a file lock).
+    """
+
+    renew_every: float | None
+
+    def renew(self) -> None:
+        """Extend the lock (only if this holder still has it)."""
 
     def release(self) -> None:
         """Give the lock up (a no-op once it has expired or was released)."""
@@ -147,7 +158,12 @@ class AsyncTokenStore(Protocol):
 
 
 class AsyncLease(Protocol):
-    """The cross-process fetch lock held by a task."""
+    """The cross-process fetch lock held by a task (see :class:`Lease`)."""
+
+    renew_every: float | None
+
+    async def renew(self) -> None:
+        """Extend the lock (only if this holder still has it)."""
 
     async def release(self) -> None:
         """Give the lock up."""

@@ -83,6 +83,11 @@ def _private(st: os.stat_result) -> bool:
 
 
 class _FileLease:
+    renew_every: float | None = None  # a file lock is held until released (or its process dies)
+
+    def renew(self) -> None:
+        pass
+
     """A held ``filelock``; released once, from any thread; a forked child never releases its parent's."""
 
     def __init__(self, lock: BaseFileLock) -> None:
@@ -369,6 +374,11 @@ def _fsync_directory(directory: Path) -> None:
 
 
 class _AsyncFileLease:
+    renew_every: float | None = None
+
+    async def renew(self) -> None:
+        pass
+
     def __init__(self, lease: Lease) -> None:
         self._lease = lease
 

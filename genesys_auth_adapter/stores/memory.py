@@ -8,8 +8,13 @@ from .base import Lease, StoredToken
 
 
 class _MemoryLease:
+    renew_every: float | None = None  # held until released
+
     def __init__(self, lock: threading.Lock) -> None:
         self._lock: threading.Lock | None = lock
+
+    def renew(self) -> None:
+        pass
 
     def release(self) -> None:
         lock, self._lock = self._lock, None

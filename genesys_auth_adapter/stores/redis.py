@@ -56,6 +56,14 @@ end
 return 0
 """
 
+# KEYS[1]: the lock; ARGV[1]: this holder's lease value; ARGV[2]: the lease in milliseconds.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
 # KEYS[1]: the token entry; ARGV[1]: the access token that was rejected. Anything else stays,
 # including an entry that is not our JSON (a later save replaces it).
 _DELETE_IF = """
@@ -236,6 +244,12 @@ class _RedisLease:
         self._store = store
         self._lock_key = lock_key
         self._value: str | None = value
+        self.renew_every: float | None = store._layout.lease_ms / 3000
+
+    def renew(self) -> None:
+        value = self._value
+        if value is not None:
+            self._store._renew(self._lock_key, value)
 
     def release(self) -> None:
         value, self._value = self._value, None
@@ -293,6 +307,7 @@ class RedisTokenStore:
             self._owned = True
         self._layout = _layout(where, prefix, lease, default_ttl, ttl_margin, max_ttl, hidden)
         self._release_script = self._client.register_script(_RELEASE)
+        self._renew_script = self._client.register_script(_RENEW)
         self._delete_script = self._client.register_script(_DELETE_IF)
 
     def load(self, key: str) -> StoredToken | None:
@@ -325,6 +340,10 @@ class RedisTokenStore:
     def _release(self, lock_key: str, value: str) -> None:
         with self._translated("release the fetch lock", value):
             self._release_script(keys=[lock_key], args=[value])
+
+    def _renew(self, lock_key: str, value: str) -> None:
+        with self._translated("renew the fetch lock", value):
+            self._renew_script(keys=[lock_key], args=[value, self._layout.lease_ms])
 
     def close(self) -> None:
         """Close the connections this store opened (a given client is left alone)."""
@@ -373,6 +392,13 @@ class _AsyncRedisLease:
         self._store = store
         self._lock_key = lock_key
         self._value: str | None = value
+        self.renew_every: float | None = store._layout.lease_ms / 3000
+
+    async def renew(self) -> None:
+        value = self._value
+        if value is not None:
+            async with self._store._connection("renew the fetch lock", value) as client:
+                await client.register_script(_RENEW)(keys=[self._lock_key], args=[value, self._store._layout.lease_ms])
 
     async def release(self) -> None:
         value, self._value = self._value, None

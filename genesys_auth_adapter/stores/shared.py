@@ -22,8 +22,10 @@ because of the cache. No store I/O happens while the in-memory token is fresh.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable
+import threading
+from collections.abc import Awaitable, Iterator
 from typing import Callable, TypeVar
 
 from ..engine.clock import Clock
@@ -31,7 +33,7 @@ from ..engine.skew import ClockOffset
 from ..engine.state import RefreshDeferred, TokenState, WaitTimeout
 from ..engine.token import IssuedToken, refresh_margin
 from ..errors import ConfigurationError
-from .base import AsyncTokenStore, Lease, StoredToken, StoreError, TokenStore, store_key
+from .base import AsyncLease, AsyncTokenStore, Lease, StoredToken, StoreError, TokenStore, store_key
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -39,6 +41,10 @@ T = TypeVar("T")
 
 #: A stored token with less than this many seconds left is never handed out, whatever its lifetime.
 MIN_REMAINING = 1.0
+#: Before this process has read the server's clock (no Date sample yet), a stored token's remaining
+#: lifetime cannot be known, only guessed from the local clock: it is trusted for this long at most, and
+#: looked at again (with the server's clock by then) when that runs out.
+PROVISIONAL = 60.0
 
 
 class _Outage:
@@ -69,6 +75,8 @@ class _Conversions:
     def __init__(self, state: TokenState, key: str) -> None:
         self.state = state
         self.key = key
+        #: The stored token last handed out before this process knew the server's clock (its lifetime a guess).
+        self.provisional: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -81,23 +89,40 @@ class _Conversions:
     def rejected_tokens(self) -> list[str]:
         return [header.split(" ", 1)[-1] for header in self.state.rejected]
 
-    def usable(self, stored: StoredToken | None, *, later_than: float | None = None) -> IssuedToken | None:
+    def usable(
+        self, stored: StoredToken | None, *, later_than: float | None = None, not_token: str | None = None
+    ) -> IssuedToken | None:
         """The stored token as the engine takes it, or None when it is missing, rejected or due for a refresh.
 
         A stored token is handed out only while it is fresh by its own schedule (before its refresh margin,
         the same margin each process refreshes its own token by): a token that is already due would only
         make every process that takes it refresh at once.
         """
-        if stored is None or stored.access_token in self.rejected_tokens():
+        if stored is None or stored.access_token in self.rejected_tokens() or stored.access_token == not_token:
             return None
-        if stored.expires_at is None:
-            return IssuedToken(stored.access_token, token_type=stored.token_type)
-        left = stored.expires_at - self.offset.server_time(self.clock.wall())
-        lifetime = stored.expires_at - stored.issued_at
-        due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
-        if left <= due or (later_than is not None and stored.expires_at <= later_than):
+        try:
+            if stored.expires_at is None:
+                return IssuedToken(stored.access_token, token_type=stored.token_type)
+            left = stored.expires_at - self.offset.server_time(self.clock.wall())
+            lifetime = stored.expires_at - stored.issued_at
+            due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
+            if left <= due or (later_than is not None and stored.expires_at <= later_than):
+                return None
+            if self.offset.estimate is None:
+                left = min(left, due + PROVISIONAL)
+                self.provisional = stored.access_token
+            return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type)
+        except ValueError as exc:  # a value no header can carry: the entry is unusable, never a crash
+            _log.warning("The token store's entry for this client is unusable (%s); a new token replaces it.", exc)
             return None
-        return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type)
+
+    def current_token(self) -> str | None:
+        """The token this process holds, unless its lifetime was only a guess (then taking it again from
+        the store, with the server's clock known by now, is how it gets its true lifetime)."""
+        token = self.state.current
+        if token is None or token.access_token == self.provisional:
+            return None
+        return token.access_token
 
     def current_expiry(self) -> float | None:
         """When the token this process holds expires, on the server's clock (None: unknown or none)."""
@@ -139,6 +164,7 @@ class SharedFetch:
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
+        self._forgotten: set[str] = set()
         #: Where the last token this process installed came from: "store" or "login".
         self.source = "login"
 
@@ -153,11 +179,14 @@ class SharedFetch:
 
     def _forget_rejected(self) -> None:
         for token in self._at.rejected_tokens():
-            self._call(lambda token=token: self.store.delete_if(self._at.key, token), False)  # type: ignore[misc]
+            if token not in self._forgotten and not self._outage.down:
+                self._forgotten.add(token)
+                self._call(lambda token=token: self.store.delete_if(self._at.key, token), False)  # type: ignore[misc]
 
-    def _own(self, fetch: Callable[[], IssuedToken], *, save: bool = True) -> IssuedToken:
+    def _own(self, fetch: Callable[[], IssuedToken], *, save: bool = True, lease: Lease | None = None) -> IssuedToken:
         sent_wall = self._at.clock.wall()
-        issued = fetch()
+        with _renewing(lease):
+            issued = fetch()
         if save:
             entry = self._at.stored(issued, sent_wall)
             self._call(lambda: self.store.save(self._at.key, entry), None)
@@ -178,7 +207,9 @@ class SharedFetch:
             return self._found(found)
         if self._outage.down:
             return self._own(self._fetch)
-        wait = at.state.wait_timeout
+        # Half the wait for the lock, so that this process's own waiters (who wait wait_timeout for this
+        # leader) still see its token request, or its clear error.
+        wait = at.state.wait_timeout / 2
         try:
             lease = self.store.acquire(key, wait=wait)
         except StoreError as error:
@@ -194,7 +225,7 @@ class SharedFetch:
                     "the login service may be slow, or that process stuck. Raise wait_timeout or check the "
                     "other processes."
                 )
-            return self._own(self._fetch)
+            return self._own(self._fetch, lease=lease)
         finally:
             if lease is not None:
                 self._call(lease.release, None)
@@ -203,8 +234,8 @@ class SharedFetch:
         """A newer token while the current one still works: another process's, or one quick request if
         no other process is making one (else :class:`RefreshDeferred`)."""
         at, key = self._at, self._at.key
-        later_than = at.current_expiry()
-        found = at.usable(self._call(lambda: self.store.load(key), None), later_than=later_than)
+        later_than, mine = at.current_expiry(), at.current_token()
+        found = at.usable(self._call(lambda: self.store.load(key), None), later_than=later_than, not_token=mine)
         if found is not None:
             return self._found(found)
         if self._outage.down:
@@ -217,10 +248,10 @@ class SharedFetch:
         if lease is None:
             raise RefreshDeferred("another process is refreshing the shared token")
         try:
-            found = at.usable(self._call(lambda: self.store.load(key), None), later_than=later_than)
+            found = at.usable(self._call(lambda: self.store.load(key), None), later_than=later_than, not_token=mine)
             if found is not None:
                 return self._found(found)
-            return self._own(self._fetch_ahead)
+            return self._own(self._fetch_ahead, lease=lease)
         finally:
             self._call(lease.release, None)
 
@@ -241,6 +272,7 @@ class AsyncSharedFetch:
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
+        self._forgotten: set[str] = set()
         self.source = "login"
 
     async def _call(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
@@ -252,9 +284,16 @@ class AsyncSharedFetch:
         self._outage.worked()
         return result
 
-    async def _own(self, fetch: Callable[[], Awaitable[IssuedToken]], *, save: bool = True) -> IssuedToken:
+    async def _own(
+        self, fetch: Callable[[], Awaitable[IssuedToken]], *, save: bool = True, lease: AsyncLease | None = None
+    ) -> IssuedToken:
         sent_wall = self._at.clock.wall()
-        issued = await fetch()
+        renewal = _renew_async(lease)
+        try:
+            issued = await fetch()
+        finally:
+            if renewal is not None:
+                renewal.cancel()
         if save:
             entry = self._at.stored(issued, sent_wall)
             await self._call(lambda: self.store.save(self._at.key, entry), None)
@@ -269,13 +308,15 @@ class AsyncSharedFetch:
         """See :meth:`SharedFetch.fetch`."""
         at, key = self._at, self._at.key
         for token in at.rejected_tokens():
-            await self._call(lambda token=token: self.store.delete_if(key, token), False)  # type: ignore[misc]
+            if token not in self._forgotten and not self._outage.down:
+                self._forgotten.add(token)
+                await self._call(lambda token=token: self.store.delete_if(key, token), False)  # type: ignore[misc]
         found = at.usable(await self._call(lambda: self.store.load(key), None))
         if found is not None:
             return self._found(found)
         if self._outage.down:
             return await self._own(self._fetch)
-        wait = at.state.wait_timeout
+        wait = at.state.wait_timeout / 2
         try:
             lease = await self.store.acquire(key, wait=wait)
         except StoreError as error:
@@ -290,7 +331,7 @@ class AsyncSharedFetch:
                     f"Waited {wait:.0f} s for a token request made by another process through the token "
                     "store; the login service may be slow, or that process stuck. Raise wait_timeout."
                 )
-            return await self._own(self._fetch)
+            return await self._own(self._fetch, lease=lease)
         finally:
             if lease is not None:
                 await self._call(lease.release, None)
@@ -298,8 +339,8 @@ class AsyncSharedFetch:
     async def fetch_ahead(self) -> IssuedToken:
         """See :meth:`SharedFetch.fetch_ahead`."""
         at, key = self._at, self._at.key
-        later_than = at.current_expiry()
-        found = at.usable(await self._call(lambda: self.store.load(key), None), later_than=later_than)
+        later_than, mine = at.current_expiry(), at.current_token()
+        found = at.usable(await self._call(lambda: self.store.load(key), None), later_than=later_than, not_token=mine)
         if found is not None:
             return self._found(found)
         if self._outage.down:
@@ -312,12 +353,56 @@ class AsyncSharedFetch:
         if lease is None:
             raise RefreshDeferred("another process is refreshing the shared token")
         try:
-            found = at.usable(await self._call(lambda: self.store.load(key), None), later_than=later_than)
+            found = at.usable(
+                await self._call(lambda: self.store.load(key), None), later_than=later_than, not_token=mine
+            )
             if found is not None:
                 return self._found(found)
-            return await self._own(self._fetch_ahead)
+            return await self._own(self._fetch_ahead, lease=lease)
         finally:
             await self._call(lease.release, None)
+
+
+@contextlib.contextmanager
+def _renewing(lease: Lease | None) -> Iterator[None]:
+    """Keep a lease that runs out on its own (Redis) alive while a token request goes on."""
+    every = None if lease is None else lease.renew_every
+    if lease is None or every is None:
+        yield
+        return
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(every):
+            try:
+                lease.renew()
+            except StoreError:  # the lease then runs out on its own; the fetch goes on
+                return
+
+    renewer = threading.Thread(target=renew, name="genesys-lease-renewal", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join(5)
+
+
+def _renew_async(lease: AsyncLease | None) -> asyncio.Task[None] | None:
+    """The asyncio form of :func:`_renewing`: a task, cancelled when the token request ends."""
+    every = None if lease is None else lease.renew_every
+    if lease is None or every is None:
+        return None
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await lease.renew()
+            except StoreError:
+                return
+
+    return asyncio.ensure_future(renew())
 
 
 class ThreadedAsyncStore:
@@ -360,11 +445,15 @@ def _release_late(done: asyncio.Future[Lease | None]) -> None:
 
 
 class _ThreadedLease:
-    def __init__(self, lease: object) -> None:
+    def __init__(self, lease: Lease) -> None:
         self._lease = lease
+        self.renew_every = lease.renew_every
+
+    async def renew(self) -> None:
+        await asyncio.to_thread(self._lease.renew)
 
     async def release(self) -> None:
-        await asyncio.to_thread(self._lease.release)  # type: ignore[attr-defined]
+        await asyncio.to_thread(self._lease.release)
 
 
 def source_key(source: object) -> str | None:

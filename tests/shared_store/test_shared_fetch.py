@@ -170,12 +170,18 @@ def test_a_refresh_ahead_is_led_by_one_process(
     clocks = [ManualClock(wall=time.time(), monotonic=1000.0) for _ in range(2)]
     first, second = (GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store, clock=c) for c in clocks)
     old = first.header()
+    # second takes the stored token before it knows the server's clock: a provisional lifetime; its
+    # first response is a clock sample, and when the guess runs out it takes the token again, for real.
+    assert get(emu, second).request.headers["Authorization"] == old
+    clocks[1].advance(65.0)
     assert second.header() == old
+    token = second.manager.current
+    assert token is not None and token.remaining(clocks[1].monotonic()) > 200
     assert emu.counters()["token_requests"] == 1
     # Another process holds the fetch lock (it is refreshing): second's refresh ahead is deferred.
-    lease = store.acquire(second.shared._at.key, wait=0)  # type: ignore[union-attr]
+    lease = store.acquire(second.shared.key, wait=0)  # type: ignore[union-attr]
     assert lease is not None
-    clocks[1].advance(275.0)  # past refresh_at (270 s), well before expiry
+    clocks[1].advance(210.0)  # past refresh_at (270 s), well before expiry
     assert second.header() == old
     assert emu.counters()["token_requests"] == 1
     lease.release()
@@ -190,6 +196,21 @@ def test_a_refresh_ahead_is_led_by_one_process(
     assert second.shared is not None and second.shared.source == "store"
     assert emu.counters()["token_requests"] == 2
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_process_that_does_not_know_the_server_clock_yet_trusts_a_stored_token_only_briefly(
+    genesys_emulator_factory: Callable[..., Emulator],
+) -> None:
+    """Pins: a process with no Date sample read the stored expiry on its own clock: with the server 10 min
+    ahead, a 120 s token looked good for 720 s, and the whole fleet met 401s at the real expiry."""
+    emu = genesys_emulator_factory(token_lifetime=120, skew=600)
+    store = CountingStore()
+    writer, reader = auths(emu, store, 2)
+    assert get(emu, writer).status_code == 200
+    token = reader.token()  # from the store, with no clock sample yet
+    assert reader.shared is not None and reader.shared.source == "store"
+    left = token.remaining(reader.manager.clock.monotonic())
+    assert left is not None and left <= 120
 
 
 def test_a_token_you_supply_is_not_shared(emu: Emulator) -> None:
