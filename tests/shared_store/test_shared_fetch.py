@@ -6,6 +6,7 @@ the store connects them. The multi-process tests (real subprocesses) live with t
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -273,3 +274,21 @@ def test_a_short_lived_stored_token_is_shared_while_it_is_fresh(
     assert get(emu, first).status_code == 200
     assert get(emu, second).status_code == 200
     assert emu.counters()["token_requests"] == 1
+
+
+@pytest.mark.parametrize("bad", ["a b", "tök€n", ""])
+def test_a_stored_value_no_header_can_carry_is_a_miss_not_a_crash(
+    emu: Emulator, bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pins: one bad stored value made every request of every process raise ValueError."""
+    caplog.set_level(logging.WARNING, logger="genesys_auth_adapter.store")
+    store = CountingStore()
+    (auth,) = auths(emu, store, 1)
+    key = auth.shared.key  # type: ignore[union-attr]
+    store._entries[key] = (
+        b'{"access_token":' + json.dumps(bad).encode() + b',"token_type":"bearer","expires_at":null,"issued_at":1}'
+    )
+    assert get(emu, auth).status_code == 200
+    assert emu.counters()["token_requests"] == 1
+    stored = store.load(key)
+    assert stored is not None and stored.access_token != bad  # replaced by the new token

@@ -119,3 +119,35 @@ def test_waiting_for_another_process_that_holds_the_lock_is_bounded(
         lease.release()
         auth.close()
         store.close()
+
+
+def test_the_lease_is_renewed_while_a_slow_token_request_goes_on(emu: Emulator, shared_redis: str, prefix: str) -> None:
+    """Pins: a 30 s lease ran out during a slow token request (a long Retry-After), letting a second
+    process in: two tokens for one fleet."""
+    import threading
+
+    emu.set_token_delay(2.5)  # longer than the lease below
+    store = RedisTokenStore(shared_redis, prefix=prefix, lease=1.0)
+    first, second = (GenesysAuth(from_env(emu.env(), use_dotenv=False), store=store) for _ in range(2))
+    headers: list[str] = []
+    leader = threading.Thread(target=lambda: headers.append(first.header()), daemon=True)
+    try:
+        leader.start()
+        wait_for_token_request(emu)
+        headers.append(second.header())  # waits for the lock, which must not run out meanwhile
+        leader.join(10)
+        assert len(set(headers)) == 1
+        assert emu.counters()["token_requests"] == 1
+    finally:
+        first.close()
+        second.close()
+        store.close()
+
+
+def wait_for_token_request(emu: Emulator) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while emu.counters()["token_requests"] < 1:
+        assert time.monotonic() < deadline, "the token request never started"
+        time.sleep(0.01)
