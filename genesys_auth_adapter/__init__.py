@@ -27,6 +27,8 @@ from .oauth import TokenRequest
 from .pagination import items, iter_pages
 from .regions import REGIONS, Region, get_region
 from .session import GenesysSession, session
+from .stores import MemoryTokenStore, TokenStore
+from .stores.file import FileTokenStore
 from .transport.adapter import GenesysAdapter
 from .transport.auth import GenesysAuth
 from .transport.login import LoginClient
@@ -35,6 +37,16 @@ from .transport.ratelimit import RateLimit, rate_limit
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # The Redis store needs the [redis] extra: imported only when asked for, so the package imports without it.
+    if name == "RedisTokenStore":
+        from .stores.redis import RedisTokenStore
+
+        return RedisTokenStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AccessToken",
     "ApiError",
@@ -42,6 +54,7 @@ __all__ = [
     "ClientCredentials",
     "Clock",
     "ConfigurationError",
+    "FileTokenStore",
     "GenesysAdapter",
     "GenesysAuth",
     "GenesysError",
@@ -49,6 +62,7 @@ __all__ = [
     "IssuedToken",
     "LoginClient",
     "ManualClock",
+    "MemoryTokenStore",
     "OffsetEstimate",
     "PaginationError",
     "REGIONS",
@@ -62,6 +76,7 @@ __all__ = [
     "TokenRequest",
     "TokenRequestError",
     "TokenSource",
+    "TokenStore",
     "TokenWaitTimeout",
     "UnreplayableBodyError",
     "__version__",

@@ -149,16 +149,21 @@ def from_env(
 
 
 def token_store_setting(
-    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = None, use_dotenv: bool = True
+    environ: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | None = None,
+    use_dotenv: bool = True,
+    credentials_given: bool = False,
 ) -> str | None:
     """``GENESYS_TOKEN_STORE``: ``none``, ``file``, ``file:/dir`` or a Redis URL; None when not set.
 
     The environment wins over ``.env``. A store that sends tokens over the network (a Redis URL) is taken
     from ``.env`` only when the credentials come from ``.env`` too, for the reason URLs are: a planted
-    file must not send tokens obtained with the environment's secret to another host.
+    file must not send tokens obtained with the environment's secret to another host. Credentials given in
+    code (``credentials_given``) count as not from ``.env``.
 
     Raises:
-        ConfigurationError: A Redis URL from ``.env`` with credentials from the environment.
+        ConfigurationError: A Redis URL from ``.env`` with credentials from the environment or from code.
     """
     sources = _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv)
     if ENV_TOKEN_STORE in sources.environment:
@@ -168,12 +173,18 @@ def token_store_setting(
         return None
     remote = not value.strip().lower().startswith(("file", "none", "memory", "off"))
     from_environment = [name for name in _CREDENTIALS if name in sources.environment]
-    if remote and from_environment:
+    if remote and (from_environment or credentials_given):
+        origin = (
+            "were given in code"
+            if credentials_given
+            else f"{' and '.join(from_environment)} come{'s' if len(from_environment) == 1 else ''} from the "
+            "environment"
+        )
         raise ConfigurationError(
-            f"{ENV_TOKEN_STORE} names a network store in the .env file {sources.dotenv_path!r} but "
-            f"{' and '.join(from_environment)} come{'s' if len(from_environment) == 1 else ''} from the "
-            "environment: a .env file may not send tokens obtained with credentials from the environment to "
-            f"another host. Set {ENV_TOKEN_STORE} in the environment, or move the credentials into the .env file."
+            f"{ENV_TOKEN_STORE} names a network store in the .env file {sources.dotenv_path!r} but the "
+            f"credentials {origin}: a .env file may not send tokens obtained with other credentials to another "
+            f"host. Set {ENV_TOKEN_STORE} in the environment or pass store=, or move the credentials into the "
+            ".env file."
         )
     return value
 

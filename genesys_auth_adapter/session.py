@@ -112,7 +112,7 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
     names = ("clock", "timeout", "wait_timeout", "http", "retry", "store")
     auth_options = {k: options.pop(k) for k in names if k in options}
     if "store" not in auth_options:
-        auth_options["store"] = token_store_setting()
+        auth_options["store"] = token_store_setting(credentials_given=credentials is not None)
     auth = GenesysAuth(credentials if credentials is not None else from_env(), **auth_options)
     if "timeout" in auth_options:
         options.setdefault("default_timeout", auth_options["timeout"])

@@ -15,8 +15,9 @@ Print an access token for the configured OAuth client (and nothing else), for ex
   curl -H "Authorization: Bearer $(genesys-auth token)" https://api.mypurecloud.com/api/v2/users/me
 
 The token is a secret: do not paste it into logs or tickets. Consecutive runs share one token through
-this user's cache directory (or GENESYS_TOKEN_STORE); --no-store asks for a new one. --info shows where
-the token came from and how long it has left, without printing it."""
+this user's cache directory (or GENESYS_TOKEN_STORE); --renew replaces the stored token with a new one
+(after a revocation), --no-store neither reads nor writes the store. --info shows where the token came
+from and how long it has left, without printing it."""
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,11 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="print where the token came from (the store or a login) and how long it has left, not the token",
     )
+    parser.add_argument(
+        "--renew",
+        action="store_true",
+        help="get a new token even if a stored one is still valid (after a revocation), and store it",
+    )
     add_store_option(parser)
     parser.set_defaults(run=run)
 
@@ -41,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     auth = GenesysAuth(from_env(), store=store_choice(args))
     try:
         token = auth.token()
+        if args.renew:
+            # As after a 401: the stored entry goes if it still holds this token, and one new token is stored.
+            token = auth.manager.rejected(token.header)
         left = token.remaining(auth.manager.clock.monotonic())
         source = auth.shared.source if auth.shared is not None else "login"
     finally:

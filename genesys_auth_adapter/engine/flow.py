@@ -149,6 +149,8 @@ def request_flow(
         outcome = yield Send(header, kind)
         assert isinstance(outcome, Outcome)
         sends += 1
+        if outcome.foreign:  # a redirect led elsewhere: not the API's answer to judge
+            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
         _sample(offset, outcome)
         if outcome.status == 401 and header is not None and not resent:
             # One new token and one re-send per request, whatever number of retries it takes. The
@@ -162,6 +164,8 @@ def request_flow(
             outcome = yield Send(header, SendKind.RESEND)
             assert isinstance(outcome, Outcome)
             sends += 1
+            if outcome.foreign:
+                return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
             _sample(offset, outcome)
         if policy is None or not _may_retry(policy, outcome):
             return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)

@@ -49,6 +49,8 @@ class Outcome:
         date: The raw ``Date`` header, if any: the response's clock sample.
         sent_wall: Local wall time just before the request was sent.
         received_wall: Local wall time when the response arrived.
+        foreign: The answer came from outside the API base (a redirect the HTTP library followed): it is
+            handed to the caller as it is, never taken for the API's 401, 429 or clock.
         throttled: The server said "too many requests" with another status than 429 (the login
             service's 400 "rate limit exceeded"); the policy treats it as a 429.
     """
@@ -63,6 +65,7 @@ class Outcome:
     date: str | None = None
     sent_wall: float | None = None
     received_wall: float | None = None
+    foreign: bool = False
 
     @property
     def description(self) -> str:

@@ -198,7 +198,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     response = yield request
                     received_wall = clock.wall()
                     body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body)
+                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
                 elif isinstance(command, Authorize):
                     result = (
                         self.tokens.header()
@@ -218,9 +218,11 @@ class GenesysHttpxAuth(httpx.Auth):
             raise TokenWaitTimeout(str(exc)) from exc
         finally:
             flow.close()
+            # Never leave the mark on a request the caller may send again without this auth.
+            request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
         assert response is not None
-        if verdict.kind is VerdictKind.UNREPLAYABLE:
-            response.read()
+        if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
+            response.read()  # the error carries it, readable (httpx closes it once the error is raised)
         _finish(verdict, request, response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -248,7 +250,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     response = yield request
                     received_wall = clock.wall()
                     body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body)
+                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
                 elif isinstance(command, Authorize):
                     if command.rejected is None:
                         result = await tokens.header()
@@ -267,8 +269,9 @@ class GenesysHttpxAuth(httpx.Auth):
             raise TokenWaitTimeout(str(exc)) from exc
         finally:
             flow.close()
+            request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
         assert response is not None
-        if verdict.kind is VerdictKind.UNREPLAYABLE:
+        if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
             await response.aread()
         _finish(verdict, request, response)
 
@@ -298,10 +301,12 @@ def _authorize(request: httpx.Request, authorization: str | None) -> None:
         request.headers["Authorization"] = authorization
 
 
-def _outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str) -> Outcome:
+def _outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str, scope: ApiScope) -> Outcome:
     failure = failed(response)
     if failure is not None:
         return failure_outcome(*failure)
+    if not in_scope(response.url, scope):  # httpx followed a redirect out of the API base
+        return Outcome(status=response.status_code, foreign=True)
     return response_outcome(response, sent_wall, received_wall, body)
 
 

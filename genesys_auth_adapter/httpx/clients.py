@@ -16,10 +16,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _AUTH_OPTIONS = ("clock", "retry", "wait_timeout", "http", "async_http", "store")
 
 
-def _split(options: dict[str, Any]) -> dict[str, Any]:
+def _split(options: dict[str, Any], credentials: TokenSource | None) -> dict[str, Any]:
     auth_options = {name: options.pop(name) for name in _AUTH_OPTIONS if name in options}
     if "store" not in auth_options:
-        auth_options["store"] = token_store_setting()
+        auth_options["store"] = token_store_setting(credentials_given=credentials is not None)
     if "token_timeout" in options:
         auth_options["timeout"] = options.pop("token_timeout")
     return auth_options
@@ -40,7 +40,7 @@ def client(credentials: TokenSource | None = None, **options: Any) -> httpx.Clie
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.
     """
-    auth = GenesysHttpxAuth(credentials if credentials is not None else from_env(), **_split(options))
+    auth = GenesysHttpxAuth(credentials if credentials is not None else from_env(), **_split(options, credentials))
     options.setdefault("timeout", DEFAULT_TIMEOUT)
     options.setdefault("follow_redirects", True)
     transport = auth.transport(options.pop("transport", None))
@@ -49,7 +49,7 @@ def client(credentials: TokenSource | None = None, **options: Any) -> httpx.Clie
 
 def async_client(credentials: TokenSource | None = None, **options: Any) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` for the Genesys Cloud API; see :func:`client` for the options."""
-    auth = GenesysHttpxAuth(credentials if credentials is not None else from_env(), **_split(options))
+    auth = GenesysHttpxAuth(credentials if credentials is not None else from_env(), **_split(options, credentials))
     options.setdefault("timeout", DEFAULT_TIMEOUT)
     options.setdefault("follow_redirects", True)
     transport = auth.async_transport(options.pop("transport", None))

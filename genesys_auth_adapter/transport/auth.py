@@ -108,6 +108,7 @@ class GenesysAuth(AuthBase):
         self._quick_login = self.login.quick()
         state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token())
         self.store = resolve_store(store)
+        self._own_store = isinstance(store, str)  # built here from a name: closed by close()
         self.shared = shared_fetch(self.store, credentials, state, self._fetch, self._fetch_ahead)
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
@@ -196,9 +197,12 @@ class GenesysAuth(AuthBase):
         return response
 
     def close(self) -> None:
-        """Close the private session used for token requests (a session passed as ``http`` is left open)."""
+        """Close the private session used for token requests and a store built from a name (a session passed
+        as ``http`` and a store object passed as ``store`` are left open)."""
         if self._close_own is not None:
             self._close_own()
+        if self._own_store and self.store is not None:
+            self.store.close()
 
     def after_fork_in_child(self) -> None:
         """A forked child opens its own connections to the login service (the token manager resets itself)."""

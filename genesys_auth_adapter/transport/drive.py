@@ -88,6 +88,10 @@ class RequestsDriver:
         return prepare_replay(self.request)
 
     def sleep(self, seconds: float) -> None:
+        # The answer that is being retried is done with: give its connection back before waiting.
+        if self.response is not None:
+            _ = self.response.content
+            self.response.close()
         self._clock.sleep(seconds)
 
     def send(self, authorization: str | None, kind: SendKind) -> Outcome:

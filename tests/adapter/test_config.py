@@ -318,3 +318,15 @@ def test_a_dotenv_cannot_send_tokens_of_environment_credentials_to_a_network_sto
         GENESYS_CLIENT_SECRET=CLIENT_SECRET,
     )
     assert token_store_setting({}) == "redis://cache.example:6379/0"
+
+
+def test_a_dotenv_network_store_is_refused_for_credentials_given_in_code(clean_env: Path) -> None:
+    """Pins: a planted .env naming a Redis received the tokens of credentials passed to session() in code."""
+    from genesys_auth_adapter import ClientCredentials, session
+
+    write_env(clean_env / ".env", GENESYS_TOKEN_STORE="redis://evil.example:6379/0")
+    with pytest.raises(ConfigurationError, match="given in code"):
+        session(ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1"))
+    write_env(clean_env / ".env", GENESYS_TOKEN_STORE="file")  # a local store is harmless
+    session(ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1"), store="none").close()
+    assert token_store_setting({}, credentials_given=True) == "file"

@@ -33,8 +33,8 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line with ``args``; ``cwd`` is a fresh directory, so no stray .env is read.
 
-    The per-user cache directory (where the command line keeps its token) is one of the test's own, so
-    runs share a token only within a test and never with the person running the tests.
+    The per-user cache directory (where the command line keeps its token) is one of the test's own (see
+    tests/conftest.py), so runs share a token only within a test and never with the person running the tests.
     """
     return subprocess.run(
         [sys.executable, "-m", "genesys_auth_adapter", *args],

@@ -154,15 +154,13 @@ def test_a_connect_error_is_retried_for_a_post(creds: object, emu: Emulator) -> 
     policy = RetryPolicy(max_attempts=2, backoff=0.01)
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     real = credentials_for(emu)
-    with (
-        session(
-            ClientCredentials(real.client_id, real.client_secret, api_url=dead, login_url=emu.login_url),
-            retry=policy,
-            clock=clock,
-            timeout=TIMEOUT,
-        ) as s,
-        pytest.raises(RetryExhaustedError) as caught,
-    ):
+    s = session(
+        ClientCredentials(real.client_id, real.client_secret, api_url=dead, login_url=emu.login_url),
+        retry=policy,
+        clock=clock,
+        timeout=TIMEOUT,
+    )
+    with s, pytest.raises(RetryExhaustedError) as caught:
         s.post("/api/v2/analytics/conversations/details/query", json=INTERVAL)
     assert caught.value.attempts == 2
     assert "not sent" in str(caught.value)

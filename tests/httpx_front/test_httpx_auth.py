@@ -172,8 +172,8 @@ def test_the_core_imports_without_httpx() -> None:
 
 
 def test_a_task_cancelled_mid_request_leaves_nothing_held() -> None:
-    """Pins: an async request cancelled during its token request (or its API send) must leave no flight or lock
-    behind: the next request on the same auth gets its token at once."""
+    """Pins: an async request cancelled during its token request must leave no flight or lock behind: the next
+    request on the same auth gets its token at once."""
 
     async def scenario() -> None:
         genesys = Genesys()
@@ -214,3 +214,40 @@ def test_the_auth_pickles_to_an_equivalent_auth_without_its_token(genesys: Genes
     clone = pickle.loads(data)
     assert clone.api_url == auth.api_url and clone.credentials == auth.credentials
     assert clone.state.current is None  # it gets its own token in its process
+
+
+def test_a_401_from_a_redirect_target_elsewhere_is_not_taken_for_the_apis(genesys: Genesys) -> None:
+    """Pins: httpx judged the final hop whatever its URL: a 401 from another host dropped a valid token
+    (and a shared store's entry) and fetched the other host twice."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "elsewhere.example":
+            genesys.sent.append((str(request.url), request.headers.get("Authorization"), b""))
+            return httpx.Response(401, json={"error": "not yours"})
+        if request.url.path == "/api/v2/away":
+            return httpx.Response(302, headers={"Location": "https://elsewhere.example/x"})
+        return genesys(request)
+
+    auth = make_auth(genesys)
+    with httpx.Client(auth=auth, transport=auth.transport(httpx.MockTransport(handler)), follow_redirects=True) as c:
+        response = c.get(API + "/api/v2/away")
+    assert response.status_code == 401
+    assert genesys.tokens == 1
+    assert [url for url, _, _ in genesys.sent].count("https://elsewhere.example/x") == 1
+
+
+def test_the_last_response_is_readable_on_retry_exhausted(genesys: Genesys) -> None:
+    from genesys_auth_adapter import RetryExhaustedError, RetryPolicy
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URL:
+            return genesys(request)
+        return httpx.Response(503, json={"message": "busy", "status": 503})
+
+    auth = make_auth(genesys)
+    auth.retry = RetryPolicy(max_attempts=2, backoff=0.0)
+    transport = auth.transport(httpx.MockTransport(busy))
+    with httpx.Client(auth=auth, transport=transport) as c, pytest.raises(RetryExhaustedError) as caught:
+        c.get(API + "/api/v2/users/me")
+    response = caught.value.response
+    assert response is not None and response.json()["message"] == "busy"

@@ -221,10 +221,9 @@ def test_a_token_you_supply_is_not_shared(emu: Emulator) -> None:
 
 def test_session_takes_a_store(emu: Emulator) -> None:
     store = MemoryTokenStore()
-    with (
-        session(from_env(emu.env(), use_dotenv=False), store=store) as s1,
-        session(from_env(emu.env(), use_dotenv=False), store=store) as s2,
-    ):
+    s1 = session(from_env(emu.env(), use_dotenv=False), store=store)
+    s2 = session(from_env(emu.env(), use_dotenv=False), store=store)
+    with s1, s2:
         assert s1.get(ME).status_code == 200
         assert s2.get(ME).status_code == 200
     assert emu.counters()["token_requests"] == 1
@@ -240,10 +239,9 @@ def test_httpx_sync_and_async_clients_share_the_stored_token(emu: Emulator) -> N
         assert c.get(ME).status_code == 200
 
     async def two_more() -> list[int]:
-        async with (
-            async_client(from_env(emu.env(), use_dotenv=False), store=store) as a,
-            async_client(from_env(emu.env(), use_dotenv=False), store=store) as b,
-        ):
+        a = async_client(from_env(emu.env(), use_dotenv=False), store=store)
+        b = async_client(from_env(emu.env(), use_dotenv=False), store=store)
+        async with a, b:
             return [(await a.get(ME)).status_code, (await b.get(ME)).status_code]
 
     assert asyncio.run(two_more()) == [200, 200]
