@@ -74,7 +74,7 @@ class LoginClient:
         )
 
     def fetch(self, source: TokenSource) -> IssuedToken:
-        """A new token from ``source``: its token request sent and parsed, or its own :meth:`obtain`.
+        """A new token from ``source``: its token request sent and parsed, or its own :meth:`TokenSource.obtain`.
 
         Raises:
             TokenRequestError: The request failed or the answer was not a token; the message carries
