@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import string
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
@@ -22,6 +23,8 @@ _PAGE_FIELDS = frozenset(
 #: Fields that make a page a listing page even when its items key is absent (Genesys drops empty lists).
 _LISTING_FIELDS = frozenset({"total", "totalHits", "pageCount", "nextUri", "cursor", "dataAvailabilityDate"})
 _NO_BODY = object()
+#: The characters of an HTTP token (RFC 9110, section 5.6.2), which a method is.
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 
 DESCRIPTION = """\
 Send one request to the Genesys Cloud API with a token from the environment (GENESYS_CLIENT_ID,
@@ -46,7 +49,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="a path under the API base URL, such as /api/v2/users")
-    parser.add_argument("-X", "--method", help="the HTTP method (default: GET, or POST with -d)")
+    parser.add_argument("-X", "--method", type=http_method, help="the HTTP method (default: GET, or POST with -d)")
     parser.add_argument(
         "-d", "--data", metavar="JSON", help="a JSON request body: literal JSON, @FILE, or @- for stdin"
     )
@@ -86,6 +89,19 @@ def run(args: argparse.Namespace) -> int:
             raise error_from_response(response)
         write_response(response, jsonl=args.jsonl, out=out)
     return EXIT_OK
+
+
+def http_method(text: str) -> str:
+    """An argparse ``type=`` for ``-X``: an HTTP method is a token (RFC 9110), upper-cased here.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is empty or has a space, a control or a separator character.
+    """
+    if not text or any(c not in _TOKEN_CHARS for c in text):
+        raise argparse.ArgumentTypeError(
+            f"not an HTTP method: {text!r} (letters, digits and !#$%&'*+-.^_`|~ only, no spaces; e.g. GET, POST)"
+        )
+    return text.upper()
 
 
 def read_body(value: str, stdin: TextIO) -> Any:
