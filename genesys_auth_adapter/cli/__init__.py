@@ -17,6 +17,7 @@ import sys
 from .. import __version__
 from . import api, demo, emulator, skew, token
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, report
+from .progress import Progress, library_notes
 
 __all__ = ["build_parser", "main"]
 
@@ -73,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     args.verbose += getattr(args, "sub_verbose", 0)
     handler = _log_to_stderr(args.verbose)
+    args.progress = Progress(sys.stderr)
     try:
-        status: int = args.run(args)
+        with library_notes(args.progress):
+            status: int = args.run(args)
         return status
     except KeyboardInterrupt:
         print(file=sys.stderr)
