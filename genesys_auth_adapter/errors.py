@@ -207,7 +207,11 @@ class RetryExhaustedError(GenesysError):
 
 
 class PaginationError(GenesysError):
-    """A listing could not be paged: more than ``max_pages`` pages, or a page that is not a JSON object."""
+    """A listing could not be paged safely.
+
+    More than ``max_pages`` pages, a page that is not a JSON object, a ``nextUri`` to another origin, or
+    a link, cursor or page number that comes back (a loop).
+    """
 
 
 def error_from_response(response: requests.Response) -> ApiError:

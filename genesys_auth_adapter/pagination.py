@@ -9,6 +9,10 @@ Genesys pages in three ways, detected in this order on the first page and then k
 
 Only ``requests`` is used, so any session works; a :class:`~genesys_auth_adapter.GenesysSession` adds the
 token, the 401 re-send and the retries to every page.
+
+A walk never leaves the first page's origin and never reads a page twice: a ``nextUri`` to another scheme,
+host or port, a link or cursor already followed, or a page number already seen raises
+:class:`~genesys_auth_adapter.PaginationError` instead of merging pages that are not this listing's.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -81,7 +85,9 @@ def iter_pages(
 
     Raises:
         ApiError: A page came back with a status outside 2xx.
-        PaginationError: A page was not a JSON object, or the listing had more than ``max_pages`` pages.
+        PaginationError: A page was not a JSON object, a ``nextUri`` pointed to another origin (scheme,
+            host or port) than the first page's, a link, cursor or page number came back a second time
+            (the listing loops), or the listing had more than ``max_pages`` pages.
         ValueError: ``max_pages`` is below 1.
     """
     if max_pages < 1:
@@ -93,8 +99,9 @@ def iter_pages(
     skipped = _skipped(body) if is_query else 0
     base_url = getattr(session, "base_url", None)
     mode: str | None = None
-    first_url = ""
+    origin = ""
     seen: set[str] = set()
+    numbers: set[int] = set()
     cursors: set[str] = set()
     collected = 0
     url, send_method = path, method
@@ -106,8 +113,15 @@ def iter_pages(
             )
         response = session.request(send_method, url, params=query, json=body, headers=headers, timeout=timeout)
         page = _page(response, send_method)
-        first_url = first_url or response.url
-        seen.add(response.url)
+        sent = _sent_url(response)
+        origin = origin or _origin(sent)
+        seen.add(_canonical(sent))
+        page_number = page.get("pageNumber")
+        # A link that differs only in spelling (pageNumber=1 for a first page asked without it) is caught here.
+        if mode in (None, _NEXT_URI) and isinstance(page_number, int) and not isinstance(page_number, bool):
+            if page_number in numbers:
+                raise _loop(method, path, number - 1, f"page number {page_number} again")
+            numbers.add(page_number)
         yield page
         if mode is None:
             mode = _detect(page, is_query)
@@ -115,15 +129,23 @@ def iter_pages(
             link = page.get("nextUri")
             if not isinstance(link, str) or not link:
                 return
-            url = _join(link, first_url, base_url if isinstance(base_url, str) else None)
-            if _normalized(url) in seen:
-                return
+            url = _join(link, sent, base_url if isinstance(base_url, str) else None)
+            if _origin(url) != origin:
+                raise PaginationError(
+                    f"{method} {without_query(path)}: page {number} links its next page to {_origin(url)}, another "
+                    f"origin than the listing's ({origin}); stopped rather than follow it (the token does not go "
+                    "there, and its items would not be this listing's)."
+                )
+            if _canonical(url) in seen:
+                raise _loop(method, path, number, f"a nextUri already followed ({without_query(url)})")
             # The link carries the whole query, and it is a GET whatever the first request was.
             query, send_method, body = None, "GET", None
         elif mode == _CURSOR:
             cursor = page.get("cursor")
-            if not isinstance(cursor, str) or not cursor or cursor in cursors:
+            if not isinstance(cursor, str) or not cursor:
                 return
+            if cursor in cursors:
+                raise _loop(method, path, number, "a cursor already followed")
             cursors.add(cursor)
             query = {**(query or {}), "cursor": cursor}
         elif mode == _QUERY:
@@ -135,6 +157,13 @@ def iter_pages(
             body = _next_page(body)
         else:
             return
+
+
+def _loop(method: str, path: str, number: int, what: str) -> PaginationError:
+    return PaginationError(
+        f"{method} {without_query(path)}: page {number} leads back to {what}; the listing loops, so it was "
+        "stopped rather than repeat pages (the pages before were read)."
+    )
 
 
 def _detect(page: Mapping[str, Any], is_query: bool) -> str:
@@ -170,7 +199,8 @@ def _join(link: str, first_url: str, base_url: str | None) -> str:
     if urlsplit(link).scheme:
         return link
     # Genesys links are paths from the API root; a base URL with a path prefix (a gateway) keeps it.
-    if base_url and link.startswith("/"):
+    # "//host/..." names another host (a network-path reference), not a path.
+    if base_url and link.startswith("/") and not link.startswith("//"):
         return base_url.rstrip("/") + link
     return urljoin(first_url, link)
 
@@ -210,9 +240,33 @@ def _next_page(body: Any) -> Any:
     return {**body, "paging": {**body["paging"], "pageNumber": number + 1}}
 
 
-def _normalized(url: str) -> str:
-    """The URL as requests will send it (and report it in ``response.url``)."""
+def _sent_url(response: requests.Response) -> str:
+    """The URL the page was asked for: before any redirect, as requests sent it."""
+    first = response.history[0] if response.history else response
+    request = first.request
+    return request.url if request is not None and request.url else response.url
+
+
+def _canonical(url: str) -> str:
+    """The URL as requests sends it, with its query parameters in order: one page, one spelling."""
     try:
-        return requests.Request("GET", url).prepare().url or url
+        prepared = requests.Request("GET", url).prepare().url or url
     except requests.RequestException:
-        return url
+        prepared = url
+    parts = urlsplit(prepared)
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, with the scheme's default port made explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: no origin equals it
+        port = None
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"

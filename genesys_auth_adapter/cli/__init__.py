@@ -17,6 +17,7 @@ import sys
 from .. import __version__
 from . import api, demo, emulator, skew, token
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, report
+from .progress import Progress, library_notes
 
 __all__ = ["build_parser", "main"]
 
@@ -31,19 +32,29 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment or a .env file: GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and "
         "GENESYS_REGION (or GENESYS_API_URL and GENESYS_LOGIN_URL). Try `genesys-auth demo`: it needs none.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="log the library's retries and refreshes on stderr (-vv: every token request too)",
-    )
+    _add_global_options(parser, main=True)
     subcommands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subcommands.required = True
     for module in (api, token, skew, emulator, demo):
         module.register(subcommands)
+    # Global options work after the subcommand too (`genesys-auth api /x -v`); argparse only reads an
+    # option in the parser it was declared in, so each subcommand declares them again under its own dest.
+    for subparser in subcommands.choices.values():
+        _add_global_options(subparser, main=False)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, main: bool) -> None:
+    group = parser if main else parser.add_argument_group("global options (also accepted before the command)")
+    group.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose" if main else "sub_verbose",
+        default=0,
+        help="log the library's retries and refreshes on stderr (-vv: every token request too)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,9 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors: argparse has printed them
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.verbose += getattr(args, "sub_verbose", 0)
     handler = _log_to_stderr(args.verbose)
+    args.progress = Progress(sys.stderr)
     try:
-        status: int = args.run(args)
+        with library_notes(args.progress):
+            status: int = args.run(args)
         return status
     except KeyboardInterrupt:
         print(file=sys.stderr)

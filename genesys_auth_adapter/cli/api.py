@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import string
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import requests
 
-from ..errors import error_from_response
+from ..errors import error_from_response, without_query
 from ..pagination import items, items_key, iter_pages
 from . import common
 from .common import EXIT_OK, REQUEST_TIMEOUT, UsageError, dumps
+from .progress import Progress, progress_of
 
 #: Navigation fields of a page: meaningless once every page is merged into one document.
 _PAGE_FIELDS = frozenset(
@@ -22,6 +24,10 @@ _PAGE_FIELDS = frozenset(
 #: Fields that make a page a listing page even when its items key is absent (Genesys drops empty lists).
 _LISTING_FIELDS = frozenset({"total", "totalHits", "pageCount", "nextUri", "cursor", "dataAvailabilityDate"})
 _NO_BODY = object()
+#: iter_pages stops a listing at its own max_pages (10 000); this only bounds the loop in its own terms.
+_MAX_PAGES = 10_001
+#: The characters of an HTTP token (RFC 9110, section 5.6.2), which a method is.
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 
 DESCRIPTION = """\
 Send one request to the Genesys Cloud API with a token from the environment (GENESYS_CLIENT_ID,
@@ -46,7 +52,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="a path under the API base URL, such as /api/v2/users")
-    parser.add_argument("-X", "--method", help="the HTTP method (default: GET, or POST with -d)")
+    parser.add_argument("-X", "--method", type=http_method, help="the HTTP method (default: GET, or POST with -d)")
     parser.add_argument(
         "-d", "--data", metavar="JSON", help="a JSON request body: literal JSON, @FILE, or @- for stdin"
     )
@@ -76,16 +82,35 @@ def run(args: argparse.Namespace) -> int:
     path = _path(args.path)
     json_body = None if body is _NO_BODY else body
     out = sys.stdout
+    progress = progress_of(args)
     with common.api_session(args) as s:
+        # The token first, on its own: a slow login service is then shown as what it is.
+        login_url = getattr(s.genesys_auth.credentials, "login_url", None)
+        with progress.waiting(f"waiting for a token from {login_url}" if login_url else "waiting for a token"):
+            s.genesys_auth.token()
         if args.paginate:
-            paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, err=sys.stderr)
+            paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, progress=progress)
             return EXIT_OK
         kwargs: dict[str, Any] = {} if body is _NO_BODY else {"json": json_body}
-        response = s.request(method, path, headers=headers, timeout=REQUEST_TIMEOUT, **kwargs)
+        with progress.waiting(f"{method} {without_query(path)}"):
+            response = s.request(method, path, headers=headers, timeout=REQUEST_TIMEOUT, **kwargs)
         if response.status_code >= 400:
             raise error_from_response(response)
         write_response(response, jsonl=args.jsonl, out=out)
     return EXIT_OK
+
+
+def http_method(text: str) -> str:
+    """An argparse ``type=`` for ``-X``: an HTTP method is a token (RFC 9110), upper-cased here.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is empty or has a space, a control or a separator character.
+    """
+    if not text or any(c not in _TOKEN_CHARS for c in text):
+        raise argparse.ArgumentTypeError(
+            f"not an HTTP method: {text!r} (letters, digits and !#$%&'*+-.^_`|~ only, no spaces; e.g. GET, POST)"
+        )
+    return text.upper()
 
 
 def read_body(value: str, stdin: TextIO) -> Any:
@@ -180,17 +205,23 @@ def paginate(
     *,
     jsonl: bool,
     out: TextIO,
-    err: TextIO,
+    progress: Progress,
 ) -> None:
-    """Fetch every page; print one merged document, or each item as a JSON line as pages arrive."""
-    progress = _Progress(err) if common.is_tty(err) else None
+    """Fetch every page; print one merged document, or each item as a JSON line as pages arrive.
+
+    On a terminal, stderr shows which page is being read and how many items came so far.
+    """
     first: dict[str, Any] | None = None
     key: str | None = None
     merged: list[Any] = []
     count = 0
+    pages = iter_pages(s, method, path, json_body=json_body, headers=headers, timeout=REQUEST_TIMEOUT)
     try:
-        pages = iter_pages(s, method, path, json_body=json_body, headers=headers, timeout=REQUEST_TIMEOUT)
-        for number, page in enumerate(pages, 1):
+        for number in range(1, _MAX_PAGES + 1):
+            with progress.waiting(f"page {number}"):
+                page = next(pages, None)
+            if page is None:
+                break
             first = page if first is None else first
             key = key or items_key(page)
             found = rows(page)
@@ -201,13 +232,21 @@ def paginate(
                 out.flush()
             else:
                 merged.extend(items(page))
-            if progress is not None:
-                progress.show(number, count, first)
+            progress.status(_page_status(number, count, first))
     finally:
-        if progress is not None:
-            progress.done()
+        progress.keep()
     if not jsonl and first is not None:
         print(dumps(merge(first, key, merged), pretty=True), file=out)
+
+
+def _page_status(number: int, count: int, first: Mapping[str, Any]) -> str:
+    """``page 3 of 6``, or with the details query ``page 3, 150 of 420 items``."""
+    pages, hits = first.get("pageCount"), first.get("totalHits")
+    if isinstance(pages, int) and pages > 0:
+        return f"page {number} of {pages}"
+    if isinstance(hits, int):
+        return f"page {number}, {count} of {hits} items"
+    return f"page {number}, {count} items"
 
 
 def merge(first: Mapping[str, Any], key: str | None, found: list[Any]) -> dict[str, Any]:
@@ -223,28 +262,3 @@ def merge(first: Mapping[str, Any], key: str | None, found: list[Any]) -> dict[s
     if list(document)[-1] == key and key not in first:
         document = {key: found, **{name: value for name, value in document.items() if name != key}}
     return document
-
-
-class _Progress:
-    """``page 3 of 6`` on a terminal's stderr, rewritten in place."""
-
-    def __init__(self, err: TextIO) -> None:
-        self._err = err
-        self._shown = False
-
-    def show(self, number: int, count: int, first: Mapping[str, Any]) -> None:
-        pages, hits = first.get("pageCount"), first.get("totalHits")
-        if isinstance(pages, int) and pages > 0:
-            text = f"page {number} of {pages}"
-        elif isinstance(hits, int):
-            text = f"page {number}, {count} of {hits} items"
-        else:
-            text = f"page {number}, {count} items"
-        self._err.write(f"\r{text}\033[K")
-        self._err.flush()
-        self._shown = True
-
-    def done(self) -> None:
-        if self._shown:
-            self._err.write("\n")
-            self._err.flush()

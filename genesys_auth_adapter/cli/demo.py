@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import requests
 
@@ -30,6 +30,7 @@ from ..pagination import items, iter_pages
 from ..session import GenesysSession, session
 from . import common
 from .common import EXIT_FAILURE, EXIT_OK, REQUEST_TIMEOUT
+from .progress import Progress, progress_of
 
 INJECTED_SKEW = 437.0
 TOKEN_LIFETIME = 4
@@ -216,32 +217,39 @@ def run(args: argparse.Namespace) -> int:
         stack.enter_context(common.quiet("genesys_auth_adapter.emulator", logging.WARNING))
         if not verbose:
             stack.enter_context(common.quiet("genesys_auth_adapter.skew"))
-        outcome = run_demo(seconds, sys.stderr)
+        outcome = run_demo(seconds, progress_of(args))
     print("\n".join(report(outcome)))
     sys.stdout.flush()
     return EXIT_OK if outcome.passed else EXIT_FAILURE
 
 
-def run_demo(seconds: float, err: TextIO) -> Outcome:
-    """Start the emulator, run the three phases, and collect the numbers."""
+def run_demo(seconds: float, progress: Progress) -> Outcome:
+    """Start the emulator, run the three phases, and collect the numbers; progress goes to ``progress``."""
     started = time.monotonic()
     tally = Tally()
     with Emulator(skew=INJECTED_SKEW, token_lifetime=TOKEN_LIFETIME) as emu:
-        print(
+        progress.line(
             f"{common.PROG} demo: emulator at {emu.api_url} (server clock {INJECTED_SKEW:+.0f} s, tokens live "
-            f"{TOKEN_LIFETIME} s); running for about {seconds + 1.5:.0f} s...",
-            file=err,
-            flush=True,
+            f"{TOKEN_LIFETIME} s); running for about {seconds + 1.5:.0f} s..."
         )
         with session(from_env(emu.env(), use_dotenv=False), pool_maxsize=THREADS) as s:
             work = Workload(s, tally, emu.storage_url)
-            user_ids = work.users()
-            work.details_query()
-            download = work.download()
-            _steady_state(work, emu, user_ids, seconds)
-            work.users()
-            work.details_query()
+            progress.line(
+                "phase 1 of 3: listings (paged users, a details query, a download through the storage redirect)"
+            )
+            with progress.live(lambda: "phase 1: " + _counts(tally, emu.counters())):
+                user_ids = work.users()
+                work.details_query()
+                download = work.download()
+            progress.line(f"phase 2 of 3: {THREADS} threads for {seconds:g} s, with a revocation and a burst of 429s")
+            _steady_state(work, emu, user_ids, seconds, progress)
+            progress.line("phase 3 of 3: the listings again")
+            with progress.live(lambda: "phase 3: " + _counts(tally, emu.counters())):
+                work.users()
+                work.details_query()
             estimate = s.genesys_auth.clock_offset
+            progress.clear()
+            progress.line("done: " + _counts(tally, emu.counters()))
         counters = emu.counters()
     return Outcome(
         seconds=seconds,
@@ -255,7 +263,15 @@ def run_demo(seconds: float, err: TextIO) -> Outcome:
     )
 
 
-def _steady_state(work: Workload, emu: Emulator, user_ids: list[str], seconds: float) -> None:
+def _counts(tally: Tally, counters: dict[str, Any]) -> str:
+    """The numbers so far, for the progress line: what the workload sent and saw, what the emulator counted."""
+    return (
+        f"{tally.requests} requests, {len(tally.failures)} failures; the emulator answered "
+        f"{counters['api_401']} x 401 and {counters['api_429']} x 429, {counters['token_requests']} token requests"
+    )
+
+
+def _steady_state(work: Workload, emu: Emulator, user_ids: list[str], seconds: float, progress: Progress) -> None:
     routes = ["/api/v2/users/me", "/api/v2/users?pageSize=25&pageNumber=2", "/api/v2/organizations/me"]
     routes += [f"/api/v2/users/{user_id}" for user_id in user_ids[:5]]
     routes.append("/api/v2/tokens/me")
@@ -263,15 +279,22 @@ def _steady_state(work: Workload, emu: Emulator, user_ids: list[str], seconds: f
     start = time.monotonic()
     deadline = start + seconds
     trouble = [
-        (REVOKE_AT, emu.revoke_all),
-        (BURST_AT, lambda: emu.fail_api_requests(BURST, status=429, retry_after=1)),
+        (REVOKE_AT, emu.revoke_all, "every token revoked"),
+        (BURST_AT, lambda: emu.fail_api_requests(BURST, status=429, retry_after=1), f"{BURST} x HTTP 429 injected"),
     ]
-    with ThreadPoolExecutor(THREADS, thread_name_prefix="genesys-demo") as pool:
+
+    def render() -> str:
+        return f"phase 2: {min(seconds, time.monotonic() - start):.0f} of {seconds:g} s, " + _counts(
+            work.tally, emu.counters()
+        )
+
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="genesys-demo") as pool, progress.live(render):
         futures = [pool.submit(work.worker, i, routes, deadline, stop) for i in range(THREADS)]
         try:
-            for at, inject in trouble:
+            for at, inject, what in trouble:
                 stop.wait(max(0.0, start + at * seconds - time.monotonic()))
                 inject()
+                progress.line(f"  {time.monotonic() - start:4.1f} s: {what}")
             for index, future in enumerate(futures):
                 try:
                     future.result(timeout=max(0.0, deadline + _GRACE - time.monotonic()))
@@ -281,6 +304,7 @@ def _steady_state(work: Workload, emu: Emulator, user_ids: list[str], seconds: f
                     work.tally.failed(f"thread {index}", f"crashed: {type(exc).__name__}: {exc}")
         finally:
             stop.set()
+    progress.line("  phase 2 done: " + _counts(work.tally, emu.counters()))
 
 
 def report(outcome: Outcome) -> list[str]:

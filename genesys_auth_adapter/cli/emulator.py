@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 from ..emulator import Emulator, serve_forever
+from ..emulator.control import HELP as FAULTS_HELP
 from .common import EXIT_FAILURE, EXIT_OK, UsageError, error
 
 DESCRIPTION = """\
@@ -28,6 +29,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "emulator",
         help="run a local Genesys Cloud emulator in the foreground",
         description=DESCRIPTION,
+        epilog=FAULTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -8,6 +8,7 @@ import sys
 from ..config import from_env
 from ..transport.auth import GenesysAuth
 from .common import EXIT_OK, add_store_option, store_choice
+from .progress import progress_of
 
 DESCRIPTION = """\
 Print an access token for the configured OAuth client (and nothing else), for example:
@@ -44,12 +45,14 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     """Run ``genesys-auth token``."""
-    auth = GenesysAuth(from_env(), store=store_choice(args))
+    credentials = from_env()
+    auth = GenesysAuth(credentials, store=store_choice(args))
     try:
-        token = auth.token()
-        if args.renew:
-            # As after a 401: the stored entry goes if it still holds this token, and one new token is stored.
-            token = auth.manager.rejected(token.header)
+        with progress_of(args).waiting(f"waiting for a token from {credentials.login_url}"):
+            token = auth.token()
+            if args.renew:
+                # As after a 401: the stored entry goes if it still holds this token; one new token is stored.
+                token = auth.manager.rejected(token.header)
         left = token.remaining(auth.manager.clock.monotonic())
         source = auth.shared.source if auth.shared is not None else "login"
     finally:

@@ -16,7 +16,24 @@ Typical use::
 
 from __future__ import annotations
 
-from .emulator import Emulator
-from .run import serve_forever
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+    from .run import serve_forever
 
 __all__ = ["Emulator", "serve_forever"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the pytest plugin below this package is loaded at every pytest start of
+    # every project that installs the library, and must not pull in the servers until a fixture asks.
+    if name == "Emulator":
+        from .emulator import Emulator
+
+        return Emulator
+    if name == "serve_forever":
+        from .run import serve_forever
+
+        return serve_forever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

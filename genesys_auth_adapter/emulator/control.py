@@ -17,6 +17,31 @@ PREFIX = "/_emulator/"
 _OK = {"ok": True}
 _KEYS = {"token", "api", "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}
 
+#: The control endpoints and the fields of ``POST /_emulator/faults``, for ``genesys-auth emulator --help``.
+HELP = """\
+control endpoints on the API origin (no token needed; never counted, logged or faulted):
+  POST /_emulator/faults       inject faults; a JSON object, every key optional, all or nothing:
+    "token": {...}             fail the next token requests (POST /oauth/token):
+        "count"                  how many (default 1; 0 clears a pending fault)
+        "status"                 429 (default), 500, 502, 503, 504, "drop" (close without an answer),
+                                 or 400: the login throttle, invalid_request "rate limit exceeded; ..."
+        "retryAfter"             Retry-After seconds (default 1; null: no header)
+        "retryAfterDate"         true: send Retry-After as an HTTP date on the server's clock
+        "error", "description"   with status 400: any other OAuth error, e.g. "invalid_client"
+    "api": {...}               fail the next API requests: "count", "status" (503 by default; 429,
+                               any 5xx or "drop"), "retryAfter" (default: no header), "retryAfterDate",
+                               "paths" (path prefixes, e.g. ["/api/v2/users"]; default: every path)
+    "rejectAllTokens"          true: every token, new ones too, gets 401; false undoes it
+    "tokenDelay"               seconds the login service waits before each answer (0: none)
+    "skew"                     server clock minus local clock, in seconds
+    "tokenLifetime"            expires_in of tokens issued from now on (a whole number >= 1)
+  POST /_emulator/revoke-all   every token issued so far gets 401 on its next use
+  GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s, ...)
+  GET  /_emulator/requests     the last 1000 API requests
+  POST /_emulator/reset        zero the counters and empty the request log
+example:
+  curl -X POST "$GENESYS_API_URL/_emulator/faults" -d '{"api": {"count": 2, "status": 429, "retryAfter": 1}}'"""
+
 
 class ControlApp:
     """Routes for ``/_emulator/...`` (except the echo, which is an authenticated API route).

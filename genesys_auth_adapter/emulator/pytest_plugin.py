@@ -17,15 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .emulator import Emulator
-
+# Nothing of the emulator is imported here: pytest loads this module at every start of every project that
+# installs the library, so the servers are imported by the fixtures, when a test asks for one.
 if TYPE_CHECKING:
     from ..session import GenesysSession
+    from .emulator import Emulator
 
 
 @pytest.fixture
 def genesys_emulator() -> Iterator[Emulator]:
     """A running emulator with default settings, stopped after the test."""
+    from .emulator import Emulator
+
     with Emulator() as emu:
         yield emu
 
@@ -33,6 +36,8 @@ def genesys_emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def genesys_emulator_factory() -> Iterator[Callable[..., Emulator]]:
     """Start emulators with custom settings (``factory(skew=300, jwt=True)``); all stop after the test."""
+    from .emulator import Emulator
+
     started: list[Emulator] = []
 
     def start(**settings: Any) -> Emulator:

@@ -9,7 +9,7 @@ import pytest
 import requests
 import requests_mock
 
-from genesys_auth_adapter import AccessToken, ApiError, GenesysError, session
+from genesys_auth_adapter import AccessToken, ApiError, GenesysError, PaginationError, session
 from genesys_auth_adapter.pagination import items, iter_pages
 
 API = "https://api.mypurecloud.com"
@@ -84,27 +84,91 @@ def test_relative_next_uri_with_a_plain_session_joins_the_first_urls_origin(
     assert mock.request_history[1].url == f"{API}/api/v2/groups?after=a1"
 
 
-def test_absolute_next_uri_is_followed_as_given(plain: Any, mock: requests_mock.Adapter) -> None:
-    other = "https://api.mypurecloud.ie/api/v2/groups?pageNumber=2"
-    mock.register_uri("GET", f"{API}/api/v2/groups", json={"entities": [1], "nextUri": other})
-    mock.register_uri("GET", other, json={"entities": [2]})
+def test_absolute_next_uri_on_the_same_origin_is_followed_as_given(plain: Any, mock: requests_mock.Adapter) -> None:
+    same = "https://api.mypurecloud.com:443/api/v2/groups?pageNumber=2"  # the default port, spelled out
+    mock.register_uri("GET", f"{API}/api/v2/groups", json={"entities": [1], "nextUri": same})
+    mock.register_uri("GET", same, json={"entities": [2]})
 
     pages = list(iter_pages(plain, "GET", f"{API}/api/v2/groups"))
 
     assert [items(page) for page in pages] == [[1], [2]]
-    assert mock.request_history[1].url == other
+    assert mock.call_count == 2
 
 
-def test_a_next_uri_that_repeats_ends_the_listing(genesys: Any, mock: requests_mock.Adapter) -> None:
-    """Regression: a server that links page 2 back to itself must not make the walk loop forever."""
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://api.mypurecloud.ie/api/v2/groups?pageNumber=2",  # another host
+        "http://api.mypurecloud.com/api/v2/groups?pageNumber=2",  # plain http on the same host
+        "https://api.mypurecloud.com:8443/api/v2/groups?pageNumber=2",  # another port
+        "//evil.example/api/v2/groups?pageNumber=2",  # scheme-relative
+    ],
+)
+def test_a_next_uri_to_another_origin_is_refused_and_never_requested(
+    genesys: Any, mock: requests_mock.Adapter, link: str
+) -> None:
+    mock.register_uri(requests_mock.ANY, requests_mock.ANY, json={"entities": ["foreign"]})  # matched last
+    mock.register_uri("GET", f"{API}/api/v2/groups", json={"entities": [1], "nextUri": link})
+    pages: list[dict[str, Any]] = []
+
+    with pytest.raises(PaginationError, match=r"another origin than the listing's \(https://api.mypurecloud.com:443\)"):
+        pages.extend(iter_pages(genesys, "GET", "/api/v2/groups"))
+
+    assert [items(page) for page in pages] == [[1]]
+    assert [r.url for r in mock.request_history] == [f"{API}/api/v2/groups"]
+
+
+def test_a_next_uri_that_repeats_stops_with_an_error(genesys: Any, mock: requests_mock.Adapter) -> None:
+    """Regression: a server that links page 2 back to itself must not make the walk loop or repeat pages."""
     mock.register_uri("GET", f"{API}/api/v2/users", json={"entities": [1], "nextUri": "/api/v2/users?pageNumber=2"})
     mock.register_uri(
         "GET", f"{API}/api/v2/users?pageNumber=2", json={"entities": [2], "nextUri": "/api/v2/users?pageNumber=2"}
     )
+    pages: list[dict[str, Any]] = []
 
-    pages = list(iter_pages(genesys, "GET", "/api/v2/users"))
+    with pytest.raises(PaginationError, match="the listing loops"):
+        pages.extend(iter_pages(genesys, "GET", "/api/v2/users"))
 
     assert [items(page) for page in pages] == [[1], [2]]
+    assert mock.call_count == 2
+
+
+def test_a_next_uri_back_to_the_first_page_spelled_differently_stops_before_repeating_it(
+    genesys: Any, mock: requests_mock.Adapter
+) -> None:
+    def listing(request: Any, context: Any) -> dict[str, Any]:
+        number = int(request.qs.get("pagenumber", ["1"])[0])
+        # Page 2 links "back" to page 1 with its parameters in another order.
+        link = "/api/v2/users?pageSize=2&pageNumber=2" if number == 1 else "/api/v2/users?pageNumber=1&pageSize=2"
+        return {"entities": [number], "pageNumber": number, "nextUri": link}
+
+    mock.register_uri("GET", f"{API}/api/v2/users", json=listing)
+    pages: list[dict[str, Any]] = []
+
+    with pytest.raises(PaginationError, match="page number 1 again"):
+        pages.extend(iter_pages(genesys, "GET", "/api/v2/users", params={"pageSize": 2}))
+
+    assert [items(page) for page in pages] == [[1], [2]]
+
+
+def test_a_next_uri_with_its_parameters_reordered_is_the_same_page(genesys: Any, mock: requests_mock.Adapter) -> None:
+    mock.register_uri("GET", f"{API}/api/v2/groups", json={"entities": [1], "nextUri": "/api/v2/groups?b=2&a=1"})
+    mock.register_uri(
+        "GET", f"{API}/api/v2/groups?b=2&a=1", json={"entities": [2], "nextUri": "/api/v2/groups?a=1&b=2"}
+    )
+
+    with pytest.raises(PaginationError, match="a nextUri already followed"):
+        list(iter_pages(genesys, "GET", "/api/v2/groups"))
+
+    assert mock.call_count == 2
+
+
+def test_a_cursor_that_comes_back_stops_with_an_error(genesys: Any, mock: requests_mock.Adapter) -> None:
+    mock.register_uri("GET", f"{API}{RESULTS}", json={"conversations": [1], "cursor": "same"})
+
+    with pytest.raises(PaginationError, match="a cursor already followed"):
+        list(iter_pages(genesys, "GET", RESULTS))
+
     assert mock.call_count == 2
 
 
