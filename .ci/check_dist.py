@@ -14,6 +14,8 @@ from email.parser import Parser
 from pathlib import Path
 
 PACKAGE = "genesys_auth_adapter"
+#: Every top-level package the distribution ships (the pytest plugin lives beside the library).
+PACKAGES = (PACKAGE, "genesys_auth_adapter_pytest")
 ENTRY_POINTS = {"console_scripts": "genesys-auth", "pytest11": "genesys_emulator"}
 
 
@@ -21,7 +23,8 @@ def package_files(root: Path) -> set[str]:
     """The package's files as paths relative to ``root``: modules and data, no caches."""
     return {
         path.relative_to(root).as_posix()
-        for path in (root / PACKAGE).rglob("*")
+        for package in PACKAGES
+        for path in (root / package).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix not in {".pyc", ".pyo"}
     }
 

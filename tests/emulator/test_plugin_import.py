@@ -25,6 +25,7 @@ plugin = found[0].load()
 assert callable(plugin.genesys_emulator)
 loaded = [name for name in {SERVER_MODULES!r} if name in sys.modules]
 assert loaded == [], loaded
+assert "genesys_auth_adapter" not in sys.modules and "requests" not in sys.modules, "the library was imported"
 from genesys_auth_adapter.emulator import Emulator  # the package's names still resolve, on first use
 assert "genesys_auth_adapter.emulator.server" in sys.modules and Emulator.__name__ == "Emulator"
 """
