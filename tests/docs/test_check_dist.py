@@ -64,7 +64,7 @@ def test_a_wheel_without_a_subpackage_or_the_plugin_entry_point_fails(
 
     assert check_dist.main([str(tmp_path / "dist"), str(ROOT)]) == 1
     err = capsys.readouterr().err
-    assert "missing genesys_auth_adapter/emulator/pytest_plugin.py" in err
+    assert "missing genesys_auth_adapter/emulator/emulator.py" in err
     assert "no pytest11 entry point named genesys_emulator" in err
 
 

@@ -11,7 +11,7 @@ import requests
 from genesys_auth_adapter.emulator import Emulator
 
 # The plugin's fixture, made available here even when the package is not installed (no entry point).
-from genesys_auth_adapter.emulator.pytest_plugin import genesys_emulator, genesys_emulator_factory  # noqa: F401
+from genesys_auth_adapter_pytest import genesys_emulator, genesys_emulator_factory  # noqa: F401
 
 TIMEOUT = 10
 
