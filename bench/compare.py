@@ -220,7 +220,7 @@ def _timed_rounds(caller: Caller, count: int) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def w_cost(library: Library, env: Env, control: Control, rounds: int = 15, per_round: int = 100) -> dict[str, Any]:
+def w_cost(library: Library, env: Env, control: Control, rounds: int = 30, per_round: int = 100) -> dict[str, Any]:
     callers = {"library": _ready(library, env), "baseline": _ready(BASELINE, env)}
     walls: dict[str, list[float]] = {name: [] for name in callers}
     cpus: dict[str, list[float]] = {name: [] for name in callers}
@@ -307,7 +307,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, metavar=("LIBRARY", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--only", help="comma-separated library keys: " + ",".join(lib.key for lib in LIBRARIES))
     parser.add_argument("--workloads", help="comma-separated: " + ",".join(WORKLOADS))
-    parser.add_argument("--rounds", type=int, default=15, help="rounds of 100 requests in the cost workload")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of 100 requests in the cost workload")
     parser.add_argument("--report-only", action="store_true", help="redo the table and plots from compare.json")
     args = parser.parse_args()
     if args.child:

@@ -166,21 +166,22 @@ def google_auth(env: Env) -> Caller:
 
     basic = base64.b64encode(f"{env.client_id}:{env.client_secret}".encode()).decode("ascii")
 
-    class ClientCredentials(credentials.Credentials):  # type: ignore[misc]
+    class ClientCredentials(credentials.Credentials):
         def refresh(self, request: Callable[..., Any]) -> None:
             response = request(
                 url=env.token_url, method="POST", body=urlencode({"grant_type": "client_credentials"}),
                 headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"},
             )
             if response.status != 200:
-                raise exceptions.RefreshError(f"token request failed: HTTP {response.status}")
+                raise exceptions.RefreshError(f"token request failed: HTTP {response.status}")  # type: ignore[no-untyped-call]
             payload = json.loads(response.data)
             self.token = payload["access_token"]
             # google-auth compares naive UTC datetimes.
             now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
             self.expiry = now + datetime.timedelta(seconds=int(payload["expires_in"]))
 
-    return RequestsCaller(AuthorizedSession(ClientCredentials()), env.api_url)
+    session = AuthorizedSession(ClientCredentials())  # type: ignore[no-untyped-call]
+    return RequestsCaller(session, env.api_url)
 
 
 # --- authlib ------------------------------------------------------------------------------------------------

@@ -251,7 +251,13 @@ authlib and requests-oauthlib are told that plain http is fine (`AUTHLIB_INSECUR
   the Authorization header on a redirect to another host or port, so every requests-based library passes here.
   A library that adds the header itself on every hop would show up in this column.
 - **Per-request cost**: a shared machine, the emulator in another process; differences of a few percent
-  are noise. httpx and the SDK's urllib3 transport are faster than requests itself.
+  can be run-to-run spread: compare two runs before reading much into them. httpx and the SDK's urllib3
+  transport are faster than requests itself.
+- **Bodies after a 401**: google-auth's `AuthorizedSession` re-sends the request with the same body object;
+  a generator or a file that the first send consumed goes out empty, and the server's 200 to that empty
+  body is what the caller gets.
+- **The SDK's download** follows the redirect (urllib3) and then decodes the downloaded bytes as UTF-8 text,
+  which fails on binary content; its documented alternative, `issueRedirect=false`, returns the URL instead.
 - **Errors**: an exception, or a response of 400 or more handed to the caller.
 
 ## Results
