@@ -281,9 +281,7 @@ def run_pair(library: Library, workload: str, rounds: int) -> dict[str, Any]:
         command = [sys.executable, str(Path(__file__).resolve()), "--child", library.key, workload]
         command += ["--rounds", str(rounds)]
         try:
-            done = subprocess.run(
-                command, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=HERE
-            )
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=HERE)
         except subprocess.TimeoutExpired:
             return {"crash": f"no answer within {CHILD_TIMEOUT:.0f} s"}
     lines = done.stdout.strip().splitlines()

@@ -132,7 +132,11 @@ class _SdkCaller:
 
         try:
             body = self._api.call_api(
-                path, method, header_params=dict(headers or {}), body=data, response_type=None,
+                path,
+                method,
+                header_params=dict(headers or {}),
+                body=data,
+                response_type=None,
                 auth_settings=["PureCloud OAuth"],
             )
         except ApiException as exc:
@@ -169,7 +173,9 @@ def google_auth(env: Env) -> Caller:
     class ClientCredentials(credentials.Credentials):
         def refresh(self, request: Callable[..., Any]) -> None:
             response = request(
-                url=env.token_url, method="POST", body=urlencode({"grant_type": "client_credentials"}),
+                url=env.token_url,
+                method="POST",
+                body=urlencode({"grant_type": "client_credentials"}),
                 headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"},
             )
             if response.status != 200:
@@ -236,9 +242,7 @@ def requests_oauth2client(env: Env) -> Caller:
     ``session.auth = OAuth2ClientCredentialsAuth(client)``; ``testing=True`` admits http to 127.0.0.1."""
     from requests_oauth2client import ClientSecretBasic, OAuth2Client, OAuth2ClientCredentialsAuth
 
-    client = OAuth2Client(
-        env.token_url, auth=ClientSecretBasic(env.client_id, env.client_secret), testing=True
-    )
+    client = OAuth2Client(env.token_url, auth=ClientSecretBasic(env.client_id, env.client_secret), testing=True)
     session = requests.Session()
     session.auth = OAuth2ClientCredentialsAuth(client)
     return RequestsCaller(session, env.api_url)
@@ -280,7 +284,10 @@ LIBRARIES: tuple[Library, ...] = (
     Library("gaa", "genesys-auth-adapter session()", "genesys-auth-adapter", gaa_session),
     Library("gaa-httpx", "genesys-auth-adapter httpx client()", "genesys-auth-adapter", gaa_httpx),
     Library(
-        "sdk", "PureCloudPlatformClientV2 (official SDK)", "PureCloudPlatformClientV2", sdk,
+        "sdk",
+        "PureCloudPlatformClientV2 (official SDK)",
+        "PureCloudPlatformClientV2",
+        sdk,
         no_stream="call_api sends json.dumps(body): no generator or file body",
     ),
     Library("google-auth", "google-auth AuthorizedSession", "google-auth", google_auth),
@@ -288,7 +295,9 @@ LIBRARIES: tuple[Library, ...] = (
     Library("requests-oauthlib", "requests-oauthlib OAuth2Session", "requests-oauthlib", requests_oauthlib),
     Library("requests-auth", "requests_auth OAuth2ClientCredentials", "requests_auth", requests_auth),
     Library(
-        "requests-oauth2client", "requests-oauth2client OAuth2ClientCredentialsAuth", "requests_oauth2client",
+        "requests-oauth2client",
+        "requests-oauth2client OAuth2ClientCredentialsAuth",
+        "requests_oauth2client",
         requests_oauth2client,
     ),
 )

@@ -18,9 +18,7 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _table(
-    data: dict[str, Any], workload: str, headers: list[str], cells: Callable[[Row], list[Any]]
-) -> list[str]:
+def _table(data: dict[str, Any], workload: str, headers: list[str], cells: Callable[[Row], list[Any]]) -> list[str]:
     lines = ["| library | " + " | ".join(headers) + " |", "|---|" + "---|" * len(headers)]
     for library in LIBRARIES:
         result = data["results"].get(library.key, {}).get(workload)
@@ -63,7 +61,9 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     out += _table(
-        data, "revocation", ["token requests", f"errors seen (of {THREADS})", "401s the server sent"],
+        data,
+        "revocation",
+        ["token requests", f"errors seen (of {THREADS})", "401s the server sent"],
         lambda r: [r["token_requests"], r["errors"], r["api_401"]],
     )
     out += [
@@ -74,7 +74,9 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     out += _table(
-        data, "expiry", ["requests", "401s the server sent", "errors seen", "token requests"],
+        data,
+        "expiry",
+        ["requests", "401s the server sent", "errors seen", "token requests"],
         lambda r: [r["requests"], r["api_401"], r["errors"], r["token_requests"]],
     )
     out += [
@@ -90,8 +92,12 @@ def markdown(data: dict[str, Any]) -> str:
     def body(kind: str) -> Callable[[Row], list[Any]]:
         def cells(r: Row) -> list[Any]:
             part = r[kind]
-            return [part["sends"], f"{part['final_bytes']} of {r['expected']}", part["final_status"],
-                    part["caller_error"]]
+            return [
+                part["sends"],
+                f"{part['final_bytes']} of {r['expected']}",
+                part["final_status"],
+                part["caller_error"],
+            ]
 
         return cells
 
@@ -106,7 +112,9 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     out += _table(
-        data, "download", ["Authorization headers that reached storage", "storage requests", "error the caller saw"],
+        data,
+        "download",
+        ["Authorization headers that reached storage", "storage requests", "error the caller saw"],
         lambda r: [r["storage_authorization_headers"], r["storage_requests"], r["caller_error"]],
     )
     out += [
@@ -120,7 +128,9 @@ def markdown(data: dict[str, Any]) -> str:
     for workload, title in (("throttle429", "429"), ("throttle400", "400 invalid_request")):
         out += [f"**{title}**", ""]
         out += _table(
-            data, workload, ["call succeeded", "token requests", "error the caller saw"],
+            data,
+            workload,
+            ["call succeeded", "token requests", "error the caller saw"],
             lambda r: [r["succeeded"], r["token_requests"], r["caller_error"]],
         )
         out.append("")
@@ -133,16 +143,27 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     out += _table(
-        data, "cost",
+        data,
+        "cost",
         ["µs/request", "static header µs", "ratio", "client CPU µs", "static header CPU µs", "CPU ratio"],
-        lambda r: [r["wall_us"], r["baseline_wall_us"], f"{r['wall_ratio']:.2f}", r["cpu_us"],
-                   r["baseline_cpu_us"], f"{r['cpu_ratio']:.2f}"],
+        lambda r: [
+            r["wall_us"],
+            r["baseline_wall_us"],
+            f"{r['wall_ratio']:.2f}",
+            r["cpu_us"],
+            r["baseline_cpu_us"],
+            f"{r['cpu_ratio']:.2f}",
+        ],
     )
     return "\n".join(out) + "\n"
 
 
 def _bars(
-    data: dict[str, Any], workload: str, series: list[tuple[str, str]], title: str, path: Path,
+    data: dict[str, Any],
+    workload: str,
+    series: list[tuple[str, str]],
+    title: str,
+    path: Path,
     reference: float | None = None,
 ) -> None:
     import matplotlib
@@ -186,16 +207,25 @@ def write_report(data: dict[str, Any], out: Path) -> None:
 
     (out / "compare.md").write_text(markdown(data))
     _bars(
-        data, "revocation", [("token_requests", "token requests"), ("errors", "errors the caller saw")],
-        f"A revocation under {THREADS} threads", out / "compare-revocation.png",
+        data,
+        "revocation",
+        [("token_requests", "token requests"), ("errors", "errors the caller saw")],
+        f"A revocation under {THREADS} threads",
+        out / "compare-revocation.png",
     )
     _bars(
-        data, "expiry", [("api_401", "401s the server sent"), ("errors", "errors the caller saw")],
-        f"{LIFETIME} s tokens over {LIFETIME * LIFETIMES} s of requests", out / "compare-expiry.png",
+        data,
+        "expiry",
+        [("api_401", "401s the server sent"), ("errors", "errors the caller saw")],
+        f"{LIFETIME} s tokens over {LIFETIME * LIFETIMES} s of requests",
+        out / "compare-expiry.png",
     )
     _bars(
-        data, "cost", [("wall_ratio", "time ratio"), ("cpu_ratio", "client CPU ratio")],
-        "Per-request cost, relative to a static Authorization header (1.0)", out / "compare-cost.png",
+        data,
+        "cost",
+        [("wall_ratio", "time ratio"), ("cpu_ratio", "client CPU ratio")],
+        "Per-request cost, relative to a static Authorization header (1.0)",
+        out / "compare-cost.png",
         reference=1.0,
     )
 
