@@ -90,7 +90,8 @@ class RetryPolicy:
     """When and how long to retry; shared safely by any number of threads.
 
     Attributes:
-        max_attempts: Sends per request at most, the first included (1 disables retries).
+        max_attempts: Attempts per request at most, the first included (1 disables retries). A 401's one
+            re-send with a new token counts as an attempt, and is made even when it is the one past this.
         max_time: Seconds from the first send after which no retry starts (finite, so every wait is
             bounded). The default leaves room for one retry after a read timeout under the
             session's default timeouts (10 s connect + 60 s read).
