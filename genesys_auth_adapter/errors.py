@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from .engine.retry import CORRELATION_HEADER as CORRELATION_HEADER  # one definition, shared with the engine
+
 if TYPE_CHECKING:
     from .engine.retry import Attempt
-
-CORRELATION_HEADER = "ININ-Correlation-Id"
 
 
 class GenesysError(requests.RequestException):

@@ -16,11 +16,14 @@ import contextvars
 import enum
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from .skew import parse_http_date
+
+#: The response header Genesys support asks for (quoted in errors and retry logs).
+CORRELATION_HEADER = "ININ-Correlation-Id"
 
 #: Methods safe to send twice: the same set as urllib3's ``Retry.DEFAULT_ALLOWED_METHODS`` (a test checks).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -83,6 +86,27 @@ class Outcome:
     def is_throttle(self) -> bool:
         """A 429, or a throttle signalled another way."""
         return self.status == 429 or self.throttled
+
+
+def response_outcome(
+    status: int, headers: Mapping[str, str], body: Callable[[], str], sent_wall: float, received_wall: float
+) -> Outcome:
+    """Describe an API response for the request flow, whichever HTTP library it came from.
+
+    Cheap for the common case: a response below 400 costs one header look-up, and ``body`` (the text,
+    for Genesys' "[N] seconds" hint) is read only for a 429.
+    """
+    if status < 400:
+        return Outcome(status=status, date=headers.get("Date"), sent_wall=sent_wall, received_wall=received_wall)
+    return Outcome(
+        status=status,
+        retry_after=headers.get("Retry-After"),
+        body=body()[:1000] if status == 429 else "",
+        correlation_id=headers.get(CORRELATION_HEADER),
+        date=headers.get("Date"),
+        sent_wall=sent_wall,
+        received_wall=received_wall,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 
 from ..engine.retry import Failure, Outcome
-from ..errors import CORRELATION_HEADER
+from ..engine.retry import response_outcome as describe
 from ..transport.scope import ApiScope
 
 #: Request extension: the flow sent this request; the transport hands its connection failures back.
@@ -48,17 +48,5 @@ def marked_failure(request: httpx.Request, failure: Failure, exc: BaseException)
 
 
 def response_outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str = "") -> Outcome:
-    """Describe an API response for the request flow (``body``: the text of a 429, read by the caller)."""
-    headers = response.headers
-    status = response.status_code
-    if status < 400:
-        return Outcome(status=status, date=headers.get("Date"), sent_wall=sent_wall, received_wall=received_wall)
-    return Outcome(
-        status=status,
-        retry_after=headers.get("Retry-After"),
-        body=body[:1000],
-        correlation_id=headers.get(CORRELATION_HEADER),
-        date=headers.get("Date"),
-        sent_wall=sent_wall,
-        received_wall=received_wall,
-    )
+    """Describe an httpx API response for the request flow (``body``: the text of a 429, read by the caller)."""
+    return describe(response.status_code, response.headers, lambda: body, sent_wall, received_wall)

@@ -68,6 +68,9 @@ class RequestsDriver:
         self._tokens = tokens
         self._clock = clock
         self._first = first
+        # Hook mode: re-sends go around Session.send, which is what sets ``elapsed``; the adapter's sends
+        # get it from Session.send (for the whole request), so they are not timed here too.
+        self._times_sends = first is not None
         self.response: requests.Response | None = None
         self.error: requests.RequestException | None = None
         self.replaced_401: requests.Response | None = None
@@ -113,7 +116,8 @@ class RequestsDriver:
         else:
             request.headers["Authorization"] = authorization
         first, self._first = self._first, None
-        sent_wall, started = self._clock.wall(), self._clock.monotonic()
+        sent_wall = self._clock.wall()
+        started = self._clock.monotonic() if self._times_sends else 0.0
         try:
             response = first if first is not None else self._send(request)
         except requests.RequestException as exc:
@@ -126,9 +130,7 @@ class RequestsDriver:
         if first is not None:
             # requests measured the first send itself; its round trip bounds the clock sample.
             sent_wall = received_wall - first.elapsed.total_seconds()
-        else:
-            # A re-send from the hook goes around Session.send, which is what sets ``elapsed`` (for the
-            # adapter, Session.send sets it again, to the whole request).
+        elif self._times_sends:
             response.elapsed = timedelta(seconds=max(0.0, self._clock.monotonic() - started))
         self.response, self.error = response, None
         return response_outcome(response, sent_wall, received_wall)

@@ -12,7 +12,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..engine.retry import Failure, Outcome
-from ..errors import CORRELATION_HEADER
+from ..engine.retry import response_outcome as describe
 
 #: Name of the attribute set on a response that took more than one send: how many it took.
 ATTEMPTS_ATTRIBUTE = "genesys_attempts"
@@ -44,17 +44,5 @@ def classify(exc: BaseException) -> Failure | None:
 
 
 def response_outcome(response: requests.Response, sent_wall: float, received_wall: float) -> Outcome:
-    """Describe an API response for the request flow; cheap for the common case (no body read)."""
-    headers = response.headers
-    status = response.status_code
-    if status < 400:
-        return Outcome(status=status, date=headers.get("Date"), sent_wall=sent_wall, received_wall=received_wall)
-    return Outcome(
-        status=status,
-        retry_after=headers.get("Retry-After"),
-        body=response.text[:1000] if status == 429 else "",
-        correlation_id=headers.get(CORRELATION_HEADER),
-        date=headers.get("Date"),
-        sent_wall=sent_wall,
-        received_wall=received_wall,
-    )
+    """Describe a ``requests`` API response for the request flow (see :func:`..engine.retry.response_outcome`)."""
+    return describe(response.status_code, response.headers, lambda: response.text, sent_wall, received_wall)
