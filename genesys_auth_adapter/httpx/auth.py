@@ -33,7 +33,7 @@ from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
 from .login import AsyncHttpxLogin, HttpxLogin, TimeoutTypes
-from .outcomes import CAPTURE, failed, in_scope, response_outcome
+from .outcomes import CAPTURE, Mark, failed, in_scope, response_outcome
 from .transport import AsyncGenesysTransport, GenesysTransport
 
 #: Connect and read timeout of token requests.
@@ -179,7 +179,8 @@ class GenesysHttpxAuth(httpx.Auth):
         if not in_scope(request.url, self.scope):
             yield request
             return
-        request.extensions = {**request.extensions, CAPTURE: True}
+        mark = Mark()
+        request.extensions = {**request.extensions, CAPTURE: mark}
         flow = self._flow(request)
         replay = Replay(request)
         clock = self.state.clock
@@ -194,11 +195,12 @@ class GenesysHttpxAuth(httpx.Auth):
                     break
                 if isinstance(command, Send):
                     _authorize(request, command.authorization)
+                    mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
+                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     result = (
                         self.tokens.header()
@@ -229,7 +231,8 @@ class GenesysHttpxAuth(httpx.Auth):
         if not in_scope(request.url, self.scope):
             yield request
             return
-        request.extensions = {**request.extensions, CAPTURE: True}
+        mark = Mark()
+        request.extensions = {**request.extensions, CAPTURE: mark}
         flow = self._flow(request)
         replay = Replay(request)
         await replay.start()
@@ -246,11 +249,12 @@ class GenesysHttpxAuth(httpx.Auth):
                     break
                 if isinstance(command, Send):
                     _authorize(request, command.authorization)
+                    mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
+                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     if command.rejected is None:
                         result = await tokens.header()
@@ -301,13 +305,20 @@ def _authorize(request: httpx.Request, authorization: str | None) -> None:
         request.headers["Authorization"] = authorization
 
 
-def _outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str, scope: ApiScope) -> Outcome:
+def _outcome(
+    response: httpx.Response,
+    sent_wall: float,
+    received_wall: float,
+    authorization: str | None,
+    body: str,
+    scope: ApiScope,
+) -> Outcome:
     failure = failed(response)
     if failure is not None:
         return failure_outcome(*failure)
     if not in_scope(response.url, scope):  # httpx followed a redirect out of the API base
         return Outcome(status=response.status_code, foreign=True)
-    return response_outcome(response, sent_wall, received_wall, body)
+    return response_outcome(response, sent_wall, received_wall, authorization, body)
 
 
 def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:
