@@ -32,7 +32,7 @@ from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
-from .login import AsyncHttpxLogin, HttpxLogin, TimeoutTypes
+from .login import AsyncHttpxLogin, HttpxLogin, SslContext, TimeoutTypes
 from .outcomes import CAPTURE, Mark, failed, in_scope, response_outcome
 from .transport import AsyncGenesysTransport, GenesysTransport
 
@@ -60,7 +60,9 @@ class GenesysHttpxAuth(httpx.Auth):
         http: An ``httpx.Client`` for sync token requests (proxies, certificates); never closed here.
             By default each token request uses a short-lived client of its own.
         async_http: An ``httpx.AsyncClient`` for async token requests; it must belong to the event loop
-            the auth is used on. By default each async token request uses a short-lived client.
+            the auth is used on; never closed here. By default each async token request uses a
+            short-lived client, made in a worker thread so the event loop never waits for the CA bundle
+            to load (the library's clients share one SSL context, built once).
         store: Where processes and hosts share tokens (``"file"``, a Redis URL, a store object); sync
             clients use it directly, async clients through its asyncio form (``redis.asyncio`` for Redis).
     """
@@ -93,7 +95,9 @@ class GenesysHttpxAuth(httpx.Auth):
         self.state = TokenState(
             clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token()
         )
-        login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http)
+        # One SSL context for the token requests' own clients, sync and async (built once, off any loop).
+        tls = SslContext()
+        login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http, ssl_context=tls)
         quick = login.quick()
 
         def fetch() -> IssuedToken:
@@ -102,7 +106,9 @@ class GenesysHttpxAuth(httpx.Auth):
         def fetch_ahead() -> IssuedToken:
             return quick.fetch(credentials)
 
-        async_login = AsyncHttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http)
+        async_login = AsyncHttpxLogin(
+            clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http, ssl_context=tls
+        )
         async_quick = async_login.quick()
 
         async def afetch() -> IssuedToken:
