@@ -152,7 +152,8 @@ def request_flow(
         if outcome.foreign:  # a redirect led elsewhere: not the API's answer to judge
             return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
         _sample(offset, outcome)
-        if outcome.status == 401 and header is not None and not resent:
+        # A 401 to a request that lost the token on the way (a redirect hop) is no verdict on the token.
+        if outcome.status == 401 and header is not None and not resent and outcome.carried:
             # One new token and one re-send per request, whatever number of retries it takes. The
             # re-send is an attempt like any other: it counts against max_attempts and is in the history.
             resent = True

@@ -56,6 +56,9 @@ class Outcome:
             handed to the caller as it is, never taken for the API's 401, 429 or clock.
         throttled: The server said "too many requests" with another status than 429 (the login
             service's 400 "rate limit exceeded"); the policy treats it as a 429.
+        carried: The answered request carried the ``Authorization`` value the flow sent (or, like the
+            flow, none). False when a redirect hop lost it: that request's 401 says nothing of the token.
+            Front ends check it for a 401 only.
     """
 
     status: int | None = None
@@ -69,6 +72,7 @@ class Outcome:
     sent_wall: float | None = None
     received_wall: float | None = None
     foreign: bool = False
+    carried: bool = True
 
     @property
     def description(self) -> str:
@@ -89,12 +93,17 @@ class Outcome:
 
 
 def response_outcome(
-    status: int, headers: Mapping[str, str], body: Callable[[], str], sent_wall: float, received_wall: float
+    status: int,
+    headers: Mapping[str, str],
+    body: Callable[[], str],
+    sent_wall: float,
+    received_wall: float,
+    carried: bool = True,
 ) -> Outcome:
     """Describe an API response for the request flow, whichever HTTP library it came from.
 
     Cheap for the common case: a response below 400 costs one header look-up, and ``body`` (the text,
-    for Genesys' "[N] seconds" hint) is read only for a 429.
+    for Genesys' "[N] seconds" hint) is read only for a 429. ``carried``: see :attr:`Outcome.carried`.
     """
     if status < 400:
         return Outcome(status=status, date=headers.get("Date"), sent_wall=sent_wall, received_wall=received_wall)
@@ -106,6 +115,7 @@ def response_outcome(
         date=headers.get("Date"),
         sent_wall=sent_wall,
         received_wall=received_wall,
+        carried=carried,
     )
 
 

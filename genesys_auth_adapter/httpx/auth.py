@@ -32,8 +32,8 @@ from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
-from .login import AsyncHttpxLogin, HttpxLogin, TimeoutTypes
-from .outcomes import CAPTURE, failed, in_scope, response_outcome
+from .login import AsyncHttpxLogin, HttpxLogin, SslContext, TimeoutTypes
+from .outcomes import CAPTURE, Mark, failed, in_scope, response_outcome
 from .transport import AsyncGenesysTransport, GenesysTransport
 
 #: Connect and read timeout of token requests.
@@ -60,7 +60,9 @@ class GenesysHttpxAuth(httpx.Auth):
         http: An ``httpx.Client`` for sync token requests (proxies, certificates); never closed here.
             By default each token request uses a short-lived client of its own.
         async_http: An ``httpx.AsyncClient`` for async token requests; it must belong to the event loop
-            the auth is used on. By default each async token request uses a short-lived client.
+            the auth is used on; never closed here. By default each async token request uses a
+            short-lived client, made in a worker thread so the event loop never waits for the CA bundle
+            to load (the library's clients share one SSL context, built once).
         store: Where processes and hosts share tokens (``"file"``, a Redis URL, a store object); sync
             clients use it directly, async clients through its asyncio form (``redis.asyncio`` for Redis).
     """
@@ -93,7 +95,9 @@ class GenesysHttpxAuth(httpx.Auth):
         self.state = TokenState(
             clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token()
         )
-        login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http)
+        # One SSL context for the token requests' own clients, sync and async (built once, off any loop).
+        tls = SslContext()
+        login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http, ssl_context=tls)
         quick = login.quick()
 
         def fetch() -> IssuedToken:
@@ -102,7 +106,9 @@ class GenesysHttpxAuth(httpx.Auth):
         def fetch_ahead() -> IssuedToken:
             return quick.fetch(credentials)
 
-        async_login = AsyncHttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http)
+        async_login = AsyncHttpxLogin(
+            clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=async_http, ssl_context=tls
+        )
         async_quick = async_login.quick()
 
         async def afetch() -> IssuedToken:
@@ -179,7 +185,8 @@ class GenesysHttpxAuth(httpx.Auth):
         if not in_scope(request.url, self.scope):
             yield request
             return
-        request.extensions = {**request.extensions, CAPTURE: True}
+        mark = Mark()
+        request.extensions = {**request.extensions, CAPTURE: mark}
         flow = self._flow(request)
         replay = Replay(request)
         clock = self.state.clock
@@ -194,11 +201,12 @@ class GenesysHttpxAuth(httpx.Auth):
                     break
                 if isinstance(command, Send):
                     _authorize(request, command.authorization)
+                    mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
+                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     result = (
                         self.tokens.header()
@@ -229,7 +237,8 @@ class GenesysHttpxAuth(httpx.Auth):
         if not in_scope(request.url, self.scope):
             yield request
             return
-        request.extensions = {**request.extensions, CAPTURE: True}
+        mark = Mark()
+        request.extensions = {**request.extensions, CAPTURE: mark}
         flow = self._flow(request)
         replay = Replay(request)
         await replay.start()
@@ -246,11 +255,12 @@ class GenesysHttpxAuth(httpx.Auth):
                     break
                 if isinstance(command, Send):
                     _authorize(request, command.authorization)
+                    mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, body, self.scope)
+                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     if command.rejected is None:
                         result = await tokens.header()
@@ -301,13 +311,20 @@ def _authorize(request: httpx.Request, authorization: str | None) -> None:
         request.headers["Authorization"] = authorization
 
 
-def _outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str, scope: ApiScope) -> Outcome:
+def _outcome(
+    response: httpx.Response,
+    sent_wall: float,
+    received_wall: float,
+    authorization: str | None,
+    body: str,
+    scope: ApiScope,
+) -> Outcome:
     failure = failed(response)
     if failure is not None:
         return failure_outcome(*failure)
     if not in_scope(response.url, scope):  # httpx followed a redirect out of the API base
         return Outcome(status=response.status_code, foreign=True)
-    return response_outcome(response, sent_wall, received_wall, body)
+    return response_outcome(response, sent_wall, received_wall, authorization, body)
 
 
 def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:

@@ -2,13 +2,19 @@
 
 Async token requests go through ``httpx.AsyncClient``, never a blocking call on the event loop. Each
 token request (about one per token lifetime) uses a short-lived client of its own unless one is
-given, so an auth object works from any thread and any event loop, and after a fork.
+given, so an auth object works from any thread and any event loop (a client never outlives the loop
+it was used on), and after a fork. Those clients share one SSL context (:class:`SslContext`), and an
+async one is made in a worker thread: building a context loads the CA bundle synchronously, tens of
+milliseconds that would stall every task of the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
+import ssl
 from dataclasses import replace
 from typing import TYPE_CHECKING, Union
 
@@ -33,12 +39,50 @@ TimeoutTypes = Union[httpx.Timeout, float, None]
 _QUICK = httpx.Timeout(10.0, connect=5.0)
 
 
+class SslContext:
+    """The SSL context of the login clients the library makes: built once per auth, off any event loop.
+
+    httpx builds a context for every client made with ``verify=True``, loading the CA bundle (as httpx
+    does: ``SSL_CERT_FILE``/``SSL_CERT_DIR``, else certifi) synchronously. One context serves any number
+    of clients, threads, event loops and forked children. Two callers that find it missing at once build
+    it twice, harmlessly; a lock here could be inherited held by a forked child.
+    """
+
+    def __init__(self) -> None:
+        self._context: ssl.SSLContext | None = None
+
+    def get(self) -> ssl.SSLContext:
+        """The context, built on first use (on the calling thread)."""
+        context = self._context
+        if context is None:
+            context = self._context = httpx.create_ssl_context()
+        return context
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A new ``httpx.AsyncClient`` with this context; call it in a worker thread, not on the loop."""
+        client = httpx.AsyncClient(verify=self.get())
+        # The first request of an async client imports anyio's asyncio backend (about 0.1 s, once per
+        # process); imported here, it is imported off the loop.
+        with contextlib.suppress(ImportError):  # httpcore without anyio: nothing to import ahead
+            importlib.import_module("anyio._backends._asyncio")
+        return client
+
+
 class _Settings:
-    def __init__(self, *, clock: Clock, offset: ClockOffset, retry: RetryPolicy, timeout: TimeoutTypes) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        offset: ClockOffset,
+        retry: RetryPolicy,
+        timeout: TimeoutTypes,
+        ssl_context: SslContext | None,
+    ) -> None:
         self.clock = clock
         self.offset = offset
         self.retry = retry
         self.timeout = timeout
+        self.ssl_context = ssl_context if ssl_context is not None else SslContext()
         self.policy = retry.with_methods("POST")  # a token request is safe to repeat
 
     def flow(self, request: TokenRequest):  # type: ignore[no-untyped-def]
@@ -74,7 +118,8 @@ def _finish(
 
 
 class HttpxLogin(_Settings):
-    """Sends token requests with a sync ``httpx.Client`` (``http``, or a short-lived one per request)."""
+    """Sends token requests with a sync ``httpx.Client`` (``http``, or a short-lived one per request,
+    with ``ssl_context``)."""
 
     def __init__(
         self,
@@ -84,8 +129,9 @@ class HttpxLogin(_Settings):
         retry: RetryPolicy,
         timeout: TimeoutTypes,
         http: httpx.Client | None = None,
+        ssl_context: SslContext | None = None,
     ) -> None:
-        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout)
+        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout, ssl_context=ssl_context)
         self.http = http
 
     def quick(self) -> HttpxLogin:
@@ -96,6 +142,7 @@ class HttpxLogin(_Settings):
             retry=replace(self.retry, max_attempts=1),
             timeout=_QUICK,
             http=self.http,
+            ssl_context=self.ssl_context,
         )
 
     def fetch(self, source: TokenSource) -> IssuedToken:
@@ -105,7 +152,7 @@ class HttpxLogin(_Settings):
             return source.obtain()
         if self.http is not None:
             return parse_token_response(self._post(self.http, request), secret=request.secret)
-        with httpx.Client() as http:
+        with httpx.Client(verify=self.ssl_context.get()) as http:
             return parse_token_response(self._post(http, request), secret=request.secret)
 
     def _post(self, http: httpx.Client, request: TokenRequest) -> httpx.Response:
@@ -148,7 +195,8 @@ class _SyncDriver:
 
 
 class AsyncHttpxLogin(_Settings):
-    """Sends token requests with an ``httpx.AsyncClient`` (``http``, or a short-lived one per request)."""
+    """Sends token requests with an ``httpx.AsyncClient`` (``http``, or a short-lived one per request,
+    made in a worker thread with ``ssl_context``)."""
 
     def __init__(
         self,
@@ -158,8 +206,9 @@ class AsyncHttpxLogin(_Settings):
         retry: RetryPolicy,
         timeout: TimeoutTypes,
         http: httpx.AsyncClient | None = None,
+        ssl_context: SslContext | None = None,
     ) -> None:
-        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout)
+        super().__init__(clock=clock, offset=offset, retry=retry, timeout=timeout, ssl_context=ssl_context)
         self.http = http
 
     def quick(self) -> AsyncHttpxLogin:
@@ -170,6 +219,7 @@ class AsyncHttpxLogin(_Settings):
             retry=replace(self.retry, max_attempts=1),
             timeout=_QUICK,
             http=self.http,
+            ssl_context=self.ssl_context,
         )
 
     async def fetch(self, source: TokenSource) -> IssuedToken:
@@ -179,7 +229,8 @@ class AsyncHttpxLogin(_Settings):
             return await asyncio.to_thread(source.obtain)
         if self.http is not None:
             return parse_token_response(await self._post(self.http, request), secret=request.secret)
-        async with httpx.AsyncClient() as http:
+        # Made in a worker thread: the SSL context (the first time) and the client's imports stay off the loop.
+        async with await asyncio.to_thread(self.ssl_context.async_client) as http:
             return parse_token_response(await self._post(http, request), secret=request.secret)
 
     async def _post(self, http: httpx.AsyncClient, request: TokenRequest) -> httpx.Response:

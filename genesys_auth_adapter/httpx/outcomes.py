@@ -14,10 +14,27 @@ from ..engine.retry import Failure, Outcome
 from ..engine.retry import response_outcome as describe
 from ..transport.scope import ApiScope
 
-#: Request extension: the flow sent this request; the transport hands its connection failures back.
+#: Request extension (a :class:`Mark`): the flow sent this request; the transport hands its connection
+#: failures back and keeps the token on the hops inside the API base only.
 CAPTURE = "genesys_auth_adapter.capture_failures"
 #: Response extension of such a marked response: the (Failure, exception) pair.
 FAILED = "genesys_auth_adapter.failure"
+
+
+class Mark:
+    """What the flow sent a request with, carried by httpx onto every redirect hop (in the extensions).
+
+    A hop out of the API base loses ``Authorization`` and httpx copies the stripped headers onto the next
+    hop, so a hop back inside gets ``authorization`` again from here.
+    """
+
+    __slots__ = ("authorization",)
+
+    def __init__(self) -> None:
+        self.authorization: str | None = None
+
+    def __repr__(self) -> str:
+        return "Mark(authorization=<redacted>)"
 
 
 def in_scope(url: httpx.URL, scope: ApiScope) -> bool:
@@ -47,6 +64,19 @@ def marked_failure(request: httpx.Request, failure: Failure, exc: BaseException)
     return httpx.Response(599, request=request, extensions={FAILED: (failure, exc)})
 
 
-def response_outcome(response: httpx.Response, sent_wall: float, received_wall: float, body: str = "") -> Outcome:
-    """Describe an httpx API response for the request flow (``body``: the text of a 429, read by the caller)."""
-    return describe(response.status_code, response.headers, lambda: body, sent_wall, received_wall)
+def response_outcome(
+    response: httpx.Response, sent_wall: float, received_wall: float, authorization: str | None, body: str = ""
+) -> Outcome:
+    """Describe an httpx API response for the request flow.
+
+    Args:
+        response: The answer to the last hop.
+        sent_wall: Local wall time just before the request was sent.
+        received_wall: Local wall time when the response arrived.
+        authorization: The value the flow sent the request with, compared (for a 401 only) with what the
+            last hop carried.
+        body: The text of a 429, read by the caller.
+    """
+    status = response.status_code
+    carried = status != 401 or response.request.headers.get("Authorization") == authorization
+    return describe(status, response.headers, lambda: body, sent_wall, received_wall, carried)

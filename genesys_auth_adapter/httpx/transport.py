@@ -4,7 +4,8 @@
 the Genesys auth flow sent (marked in their extensions, which httpx carries onto redirect hops):
 
 - a hop outside the API base never carries the token (httpx drops ``Authorization`` only when the
-  origin changes, so a same-host hop out of a path-prefixed base would keep it);
+  origin changes, so a same-host hop out of a path-prefixed base would keep it), and a hop back inside
+  carries it again (httpx builds each hop from the previous hop's headers, which lost it);
 - a connection failure comes back as a marked stand-in response, so the one request flow decides
   whether to retry it (an auth flow never sees an exception raised by the transport).
 
@@ -18,15 +19,20 @@ from __future__ import annotations
 import httpx
 
 from ..transport.scope import ApiScope
-from .outcomes import CAPTURE, classify, in_scope, marked_failure
+from .outcomes import CAPTURE, Mark, classify, in_scope, marked_failure
 
 
 def _guard(request: httpx.Request, scope: ApiScope) -> bool:
-    """Strip the token from a hop outside the scope; True when this request is the flow's."""
-    if not request.extensions.get(CAPTURE):
+    """Keep the token on the hops inside the scope only; True when this request is the flow's."""
+    mark = request.extensions.get(CAPTURE)
+    if not isinstance(mark, Mark):
         return False
-    if "Authorization" in request.headers and not in_scope(request.url, scope):
-        del request.headers["Authorization"]
+    headers = request.headers
+    if "Authorization" in headers:
+        if not in_scope(request.url, scope):
+            del headers["Authorization"]
+    elif mark.authorization is not None and in_scope(request.url, scope):
+        headers["Authorization"] = mark.authorization  # back inside after a hop outside
     return True
 
 

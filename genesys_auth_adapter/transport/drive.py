@@ -133,7 +133,7 @@ class RequestsDriver:
         elif self._times_sends:
             response.elapsed = timedelta(seconds=max(0.0, self._clock.monotonic() - started))
         self.response, self.error = response, None
-        return response_outcome(response, sent_wall, received_wall)
+        return response_outcome(response, sent_wall, received_wall, authorization)
 
     def abandon(self) -> None:
         """The flow stopped with an exception: release the last response's connection."""

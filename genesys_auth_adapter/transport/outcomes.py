@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from requests.models import PreparedRequest
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from ..engine.retry import Failure, Outcome
@@ -43,6 +44,18 @@ def classify(exc: BaseException) -> Failure | None:
     return None
 
 
-def response_outcome(response: requests.Response, sent_wall: float, received_wall: float) -> Outcome:
-    """Describe a ``requests`` API response for the request flow (see :func:`..engine.retry.response_outcome`)."""
-    return describe(response.status_code, response.headers, lambda: response.text, sent_wall, received_wall)
+def response_outcome(
+    response: requests.Response, sent_wall: float, received_wall: float, authorization: str | None
+) -> Outcome:
+    """Describe a ``requests`` API response for the request flow (see :func:`..engine.retry.response_outcome`).
+
+    ``authorization``: the value the flow sent the request with, compared (for a 401 only) with what the
+    answered request carried.
+    """
+    status = response.status_code
+    carried = status != 401 or _carried(response.request, authorization)
+    return describe(status, response.headers, lambda: response.text, sent_wall, received_wall, carried)
+
+
+def _carried(request: PreparedRequest | None, authorization: str | None) -> bool:
+    return request is None or request.headers.get("Authorization") == authorization

@@ -25,7 +25,9 @@ def test_classify() -> None:
 
 
 def test_a_success_is_described_without_reading_more_than_it_must() -> None:
-    outcome = response_outcome(_response(200, {"Date": "Tue, 01 Dec 2026 09:41:14 GMT", "Retry-After": "9"}), 1.0, 2.0)
+    outcome = response_outcome(
+        _response(200, {"Date": "Tue, 01 Dec 2026 09:41:14 GMT", "Retry-After": "9"}), 1.0, 2.0, None
+    )
     assert (outcome.status, outcome.date, outcome.sent_wall, outcome.received_wall) == (
         200,
         "Tue, 01 Dec 2026 09:41:14 GMT",
@@ -37,7 +39,9 @@ def test_a_success_is_described_without_reading_more_than_it_must() -> None:
 
 def test_a_429_carries_what_the_policy_needs() -> None:
     body = b'{"message": "Retry the request in [42] seconds"}'
-    outcome = response_outcome(_response(429, {"Retry-After": "42", "ININ-Correlation-Id": "c-9"}, body), 1.0, 2.0)
+    outcome = response_outcome(
+        _response(429, {"Retry-After": "42", "ININ-Correlation-Id": "c-9"}, body), 1.0, 2.0, None
+    )
     assert (outcome.retry_after, outcome.correlation_id) == ("42", "c-9")
     assert "[42] seconds" in outcome.body
     assert outcome.description == "HTTP 429 (correlation id c-9)"
@@ -56,3 +60,12 @@ def test_the_idempotent_methods_are_urllib3s() -> None:
     from urllib3.util.retry import Retry
 
     assert frozenset(Retry.DEFAULT_ALLOWED_METHODS) == IDEMPOTENT_METHODS == RetryPolicy().methods
+
+
+def test_a_401_says_whether_the_answered_request_carried_the_token_sent() -> None:
+    """A 401 to a request that went without the token (a redirect hop lost it) is no verdict on the token."""
+    lost = _response(401)
+    lost.request = requests.Request("GET", "https://api.mypurecloud.com/api/v2/x").prepare()
+    assert response_outcome(lost, 1.0, 2.0, "Bearer token-1").carried is False
+    lost.request.headers["Authorization"] = "Bearer token-1"
+    assert response_outcome(lost, 1.0, 2.0, "Bearer token-1").carried is True

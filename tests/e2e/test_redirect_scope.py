@@ -1,12 +1,13 @@
 """Redirect hops carry the token only inside the API base, with a path-prefixed base (a gateway).
 
-requests drops ``Authorization`` on a redirect only when the host changes; these hops stay on the
-same host and leave the ``/genesys`` prefix, so only the library's own scope check keeps the token
-off them.
+requests and httpx drop ``Authorization`` on a redirect only when the host (origin) changes; these hops
+stay on the same host and leave the ``/genesys`` prefix, so only the library's own scope check keeps
+the token off them, and gives it back to a hop that returns inside the prefix.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -14,10 +15,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 import requests
 
 from genesys_auth_adapter import ClientCredentials, GenesysAdapter, GenesysAuth, session
+from genesys_auth_adapter import httpx as genesys_httpx
 
 
 @dataclass
@@ -50,6 +53,14 @@ def serve(gateway: Gateway, handler: BaseHTTPRequestHandler) -> tuple[int, dict[
         return 302, {"Location": "/genesys/%2e%2e/other-tenant/landing"}, {}
     if path == "/genesys/api/v2/inside":
         return 302, {"Location": "/genesys/api/v2/landing"}, {}
+    if path == "/genesys/api/v2/start":  # out of the prefix, then back inside it
+        return 302, {"Location": "/other/hop"}, {}
+    if path == "/other/hop":
+        return 302, {"Location": "/genesys/api/v2/final"}, {}
+    if path == "/genesys/api/v2/final":
+        if auth is None or auth.removeprefix("Bearer ") not in gateway.tokens:
+            return 401, {}, {"code": "authentication.required", "status": 401, "message": "No token."}
+        return 200, {}, {"path": path}
     if path == "/genesys/api/v2/rejects-first-token":
         if auth == "Bearer token-1":
             return 401, {}, {"code": "bad.credentials", "status": 401, "message": "Invalid login credentials."}
@@ -96,9 +107,19 @@ def credentials(gateway: Gateway) -> ClientCredentials:
     return ClientCredentials("client", "secret", api_url=gateway.url + "/genesys", login_url=gateway.url + "/login")
 
 
-def get(mode: str, gateway: Gateway, path: str) -> requests.Response:
+def get(mode: str, gateway: Gateway, path: str) -> requests.Response | httpx.Response:
     """GET through one of the ways to use the library (closing what it opened)."""
     creds = credentials(gateway)
+    if mode == "httpx":
+        with genesys_httpx.client(creds, store=None) as c:
+            return c.get(path, timeout=10)
+    if mode == "httpx-async":
+
+        async def aget() -> httpx.Response:
+            async with genesys_httpx.async_client(creds, store=None) as c:
+                return await c.get(path, timeout=10)
+
+        return asyncio.run(aget())
     if mode == "session":
         with session(creds) as s:
             return s.get(path, timeout=10)
@@ -113,24 +134,28 @@ def get(mode: str, gateway: Gateway, path: str) -> requests.Response:
         auth.close()
 
 
-MODES = ["session", "auth", "wide-mount"]
+MODES = ["session", "auth", "wide-mount", "httpx", "httpx-async"]
+#: The ways that see every hop (the requests adapter; httpx through the library's transport).
+HOP_MODES = [mode for mode in MODES if mode != "auth"]
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    ("path", "landing"),
+    ("path", "landing", "httpx_landing"),  # httpx resolves plain dot segments and sends %2e as it is
     [
-        ("/api/v2/away", "/other-tenant/landing"),
-        ("/api/v2/away-absolute", "/other-tenant/landing"),
+        ("/api/v2/away", "/other-tenant/landing", "/other-tenant/landing"),
+        ("/api/v2/away-absolute", "/other-tenant/landing", "/other-tenant/landing"),
         # Pins: dot segments (plain or %2e-encoded) counted as inside /genesys, so the token went along.
-        ("/api/v2/away-dots", "/genesys/../other-tenant/landing"),
-        ("/api/v2/away-encoded-dots", "/other-tenant/landing"),
+        ("/api/v2/away-dots", "/genesys/../other-tenant/landing", "/other-tenant/landing"),
+        ("/api/v2/away-encoded-dots", "/other-tenant/landing", "/genesys/%2e%2e/other-tenant/landing"),
     ],
 )
 def test_a_same_host_redirect_out_of_the_api_prefix_carries_no_token(
-    gateway: Gateway, mode: str, path: str, landing: str
+    gateway: Gateway, mode: str, path: str, landing: str, httpx_landing: str
 ) -> None:
     """Pins: the bearer token went to /other-tenant/... because the host did not change."""
+    if mode.startswith("httpx"):
+        landing = httpx_landing
     response = get(mode, gateway, path)
     assert response.status_code == 200
     assert response.json() == {"path": landing}
@@ -158,3 +183,29 @@ def test_the_401_stays_in_history_when_the_resent_request_is_redirected(gateway:
     response = get("session", gateway, "/api/v2/rejects-first-token")
     assert [r.status_code for r in response.history] == [401, 302]
     assert response.history[0].json()["code"] == "bad.credentials"
+
+
+@pytest.mark.parametrize("mode", HOP_MODES)
+def test_a_hop_back_inside_the_prefix_gets_the_token_again(gateway: Gateway, mode: str) -> None:
+    """Pins (httpx): the hop back inside carried no token (httpx copies the stripped headers), got a 401,
+    and the flow dropped the valid token for a new one."""
+    response = get(mode, gateway, "/api/v2/start")
+    assert response.status_code == 200
+    assert gateway.auth_at("/genesys/api/v2/start") == ["Bearer token-1"]
+    assert gateway.auth_at("/other/hop") == [None]
+    assert gateway.auth_at("/genesys/api/v2/final") == ["Bearer token-1"]
+    assert gateway.tokens == ["token-1"]
+
+
+def test_auth_alone_leaves_a_hop_back_inside_without_a_token_and_keeps_the_token(gateway: Gateway) -> None:
+    """``auth=`` is not called for a hop: the 401 of a hop without the token is no verdict on the token."""
+    creds = credentials(gateway)
+    auth = GenesysAuth(creds)
+    try:
+        response = requests.get(creds.api_url + "/api/v2/start", auth=auth, timeout=10)
+        assert response.status_code == 401
+        assert gateway.auth_at("/genesys/api/v2/final") == [None]
+        assert requests.get(creds.api_url + "/api/v2/final", auth=auth, timeout=10).status_code == 200
+    finally:
+        auth.close()
+    assert gateway.tokens == ["token-1"]

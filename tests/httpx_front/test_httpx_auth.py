@@ -251,3 +251,69 @@ def test_the_last_response_is_readable_on_retry_exhausted(genesys: Genesys) -> N
         c.get(API + "/api/v2/users/me")
     response = caught.value.response
     assert response is not None and response.json()["message"] == "busy"
+
+
+def hop_out_and_back(genesys: Genesys) -> httpx.MockTransport:
+    """``/api/v2/start`` -> another host -> ``/api/v2/final``, which answers 401 to a request without a token."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "elsewhere.example":
+            genesys.sent.append((str(request.url), request.headers.get("Authorization"), b""))
+            return httpx.Response(302, headers={"Location": API + "/api/v2/final"})
+        if request.url.path == "/api/v2/start":
+            genesys.sent.append((str(request.url), request.headers.get("Authorization"), b""))
+            return httpx.Response(302, headers={"Location": "https://elsewhere.example/hop"})
+        if request.url.path == "/api/v2/final" and "Authorization" not in request.headers:
+            genesys.sent.append((str(request.url), None, b""))
+            return httpx.Response(401, json={"code": "authentication.required", "status": 401})
+        return genesys(request)
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_401_to_a_hop_that_lost_the_token_keeps_the_token(genesys: Genesys, mode: str) -> None:
+    """Pins: httpx copies a hop's stripped headers onto the next hop, so the hop back into the API base went
+    without the token; its 401 dropped the valid token, and the re-send's chain lost the new one too.
+
+    A client built without the library's transport: nothing gives the token back to that hop."""
+    auth = make_auth(genesys)
+    mock = hop_out_and_back(genesys)
+
+    async def aget() -> httpx.Response:
+        async with httpx.AsyncClient(auth=auth, transport=mock, follow_redirects=True) as c:
+            return await c.get(API + "/api/v2/start")
+
+    if mode == "sync":
+        with httpx.Client(auth=auth, transport=mock, follow_redirects=True) as c:
+            response = c.get(API + "/api/v2/start")
+    else:
+        response = asyncio.run(aget())
+    assert response.status_code == 401
+    assert genesys.tokens == 1
+    assert auth.state.current is not None and auth.state.current.header == "Bearer token-1"
+    assert [authorization for _, authorization, _ in genesys.sent] == ["Bearer token-1", None, None]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_librarys_transport_gives_the_token_back_to_a_hop_back_inside(genesys: Genesys, mode: str) -> None:
+    auth = make_auth(genesys)
+    mock = hop_out_and_back(genesys)
+
+    async def aget() -> httpx.Response:
+        transport = auth.async_transport(mock)
+        async with httpx.AsyncClient(auth=auth, transport=transport, follow_redirects=True) as c:
+            return await c.get(API + "/api/v2/start")
+
+    if mode == "sync":
+        with httpx.Client(auth=auth, transport=auth.transport(mock), follow_redirects=True) as c:
+            response = c.get(API + "/api/v2/start")
+    else:
+        response = asyncio.run(aget())
+    assert response.status_code == 200
+    assert genesys.tokens == 1
+    assert [(url, authorization) for url, authorization, _ in genesys.sent] == [
+        (API + "/api/v2/start", "Bearer token-1"),
+        ("https://elsewhere.example/hop", None),
+        (API + "/api/v2/final", "Bearer token-1"),
+    ]

@@ -128,3 +128,26 @@ def test_a_lock_held_by_another_parent_thread_does_not_block_the_child(emu: Emul
             release.set()
             holder.join(5)
     assert status == 200
+
+
+def test_an_httpx_auth_makes_async_token_requests_in_a_forked_child(emu: Emulator) -> None:
+    """The child's event loops get tokens with the SSL context the parent built (no client is inherited)."""
+    import asyncio
+
+    from genesys_auth_adapter.httpx import GenesysHttpxAuth
+
+    auth = GenesysHttpxAuth(from_env(emu.env(), use_dotenv=False))
+
+    async def new_token() -> str:
+        current = auth.state.current
+        if current is not None:
+            auth.state.discard(current.header)
+        return (await auth.atoken()).header
+
+    parent_header = asyncio.run(new_token())
+
+    def child() -> list[bool]:
+        return [asyncio.run(new_token()) != parent_header for _ in range(2)]  # two loops in the child
+
+    assert in_forked_child(child) == [True, True]
+    assert emu.counters()["token_requests"] == 3

@@ -16,6 +16,7 @@ from genesys_auth_adapter.engine.flow import (
     Authorize,
     Command,
     Drop,
+    Rewind,
     Send,
     SendKind,
     Sleep,
@@ -118,6 +119,17 @@ def test_a_401_gets_one_new_token_and_one_resend() -> None:
         Send("Bearer token-2", SendKind.RESEND),
     ]
     assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 2)
+
+
+def test_a_401_to_a_request_that_did_not_carry_the_token_keeps_the_token() -> None:
+    """Pins: a redirect hop back into the API base lost the token, its 401 dropped the valid token and a
+    new one was requested (httpx copies a hop's stripped headers onto the next hop)."""
+    made, _, _ = flow()
+    script = Script(status(401, carried=False))
+    verdict = script.run(made)
+    assert script.commands == [AUTHORIZE, Send("Bearer token-1", SendKind.FIRST)]
+    assert not [c for c in script.commands if isinstance(c, (Drop, Rewind)) or getattr(c, "rejected", None)]
+    assert verdict == Verdict(VerdictKind.DELIVER, 1)
 
 
 def test_a_401_is_answered_once_per_request_across_retries() -> None:
