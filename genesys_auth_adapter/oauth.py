@@ -18,6 +18,10 @@ from .engine.retry import Failure, Outcome
 from .engine.token import IssuedToken
 from .errors import CORRELATION_HEADER, TokenRequestError, is_login_throttle
 
+#: ``HEAD`` on this API path verifies the calling token (200, or 401 when it does not work); the library
+#: sends it to learn the server's clock before it hands out a token taken from a store.
+VERIFY_PATH = "/api/v2/tokens/me"
+
 
 class HttpResponse(Protocol):
     """The parts of a response (``requests.Response``, a read ``httpx.Response``) the login port reads."""
