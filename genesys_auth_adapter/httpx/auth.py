@@ -10,8 +10,9 @@ threads and tasks sharing one auth object make one token request between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from typing import Any, cast
 
 import httpx
@@ -162,21 +163,34 @@ class GenesysHttpxAuth(httpx.Auth):
             raise TokenWaitTimeout(str(exc)) from exc
 
     def _verify(self) -> None:
-        """``HEAD /api/v2/tokens/me`` through this auth's flow (401, retries), with the token-request client."""
+        """``HEAD /api/v2/tokens/me`` through this auth's flow (401, retries), with the token-request client.
+
+        Retries that run out on error answers are no failure here once one of them showed the server's clock.
+        """
         url, timeout = self.api_url + VERIFY_PATH, self._options["timeout"]
-        if self._http is not None:
-            self._http.head(url, auth=self, timeout=timeout)
-            return
-        with httpx.Client(transport=self.transport()) as http:
-            http.head(url, auth=self, timeout=timeout)
+        with self._verifying():
+            if self._http is not None:
+                self._http.head(url, auth=self, timeout=timeout)
+                return
+            with httpx.Client(transport=self.transport()) as http:
+                http.head(url, auth=self, timeout=timeout)
 
     async def _averify(self) -> None:
         url, timeout = self.api_url + VERIFY_PATH, self._options["timeout"]
-        if self._async_http is not None:
-            await self._async_http.head(url, auth=self, timeout=timeout)
-            return
-        async with httpx.AsyncClient(transport=self.async_transport()) as http:
-            await http.head(url, auth=self, timeout=timeout)
+        with self._verifying():
+            if self._async_http is not None:
+                await self._async_http.head(url, auth=self, timeout=timeout)
+                return
+            async with httpx.AsyncClient(transport=self.async_transport()) as http:
+                await http.head(url, auth=self, timeout=timeout)
+
+    @contextlib.contextmanager
+    def _verifying(self) -> Iterator[None]:
+        try:
+            yield
+        except RetryExhaustedError:
+            if self.offset.estimate is None:
+                raise
 
     def transport(self, inner: httpx.BaseTransport | None = None) -> GenesysTransport:
         """A transport for a sync client that keeps the token off redirect hops outside the API base and

@@ -19,7 +19,7 @@ from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
-from ..errors import TokenWaitTimeout, without_query
+from ..errors import RetryExhaustedError, TokenWaitTimeout, without_query
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.shared import shared_fetch
@@ -163,7 +163,12 @@ class GenesysAuth(AuthBase):
             sent: requests.Response = http.send(prepared, timeout=timeout, allow_redirects=False)
             return sent
 
-        self.run(RequestsDriver(request, send, self.manager, self.manager.clock), "HEAD", self.retry).close()
+        try:
+            self.run(RequestsDriver(request, send, self.manager, self.manager.clock), "HEAD", self.retry).close()
+        except RetryExhaustedError:
+            if self.offset.estimate is None:
+                raise
+            # An error answer (a 503 storm) still showed the server's clock, which is what was missing.
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url in self.scope:

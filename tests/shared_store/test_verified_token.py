@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 import requests
 
-from genesys_auth_adapter import GenesysAuth, from_env
+from genesys_auth_adapter import GenesysAuth, RetryPolicy, from_env
 from genesys_auth_adapter.emulator import Emulator
 from genesys_auth_adapter.engine.token import Token
 from genesys_auth_adapter.httpx import GenesysHttpxAuth
@@ -24,17 +24,19 @@ VERIFY = "/api/v2/tokens/me"
 FRONT_ENDS = ["requests", "httpx", "httpx-async"]
 
 
-def token_of(front_end: str, emu: Emulator, store: MemoryTokenStore) -> tuple[Token, float]:
+def token_of(
+    front_end: str, emu: Emulator, store: MemoryTokenStore, retry: RetryPolicy | None = None
+) -> tuple[Token, float]:
     """A fresh process's ``token()`` through ``front_end``, and the token's remaining seconds just after."""
     credentials = from_env(emu.env(), use_dotenv=False)
     if front_end == "requests":
-        auth = GenesysAuth(credentials, store=store)
+        auth = GenesysAuth(credentials, store=store, retry=retry)
         try:
             token = auth.token()
             return token, _remaining(token, auth.manager.clock.monotonic())
         finally:
             auth.close()
-    hauth = GenesysHttpxAuth(credentials, store=store)
+    hauth = GenesysHttpxAuth(credentials, store=store, retry=retry)
     token = hauth.token() if front_end == "httpx" else asyncio.run(hauth.atoken())
     return token, _remaining(token, hauth.clock.monotonic())
 
@@ -96,4 +98,20 @@ def test_a_verified_stored_token_is_handed_out_with_its_true_lifetime(
     assert left > 300 + PROVISIONAL
     assert token.generation == 1  # taken again with its true lifetime, it is still the process's first token
     assert verifications(emu) == [200]
+    assert emu.counters()["token_requests"] == 1
+
+
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_a_check_answered_only_by_errors_still_gives_the_token_its_lifetime(
+    genesys_emulator_factory: Callable[..., Emulator], front_end: str
+) -> None:
+    """A 503 storm on the check is no reason to fail token(): each 503 carried the server's clock, which is
+    what the check was for; the stored token is handed out with its true lifetime."""
+    emu = genesys_emulator_factory(token_lifetime=86400)
+    store = MemoryTokenStore()
+    old = stored_by_another_process(emu, store)
+    emu.fail_api_requests(3, status=503)
+    token, left = token_of(front_end, emu, store, RetryPolicy(max_attempts=3, backoff=0.01, max_backoff=0.02))
+    assert token.access_token == old and left > 86000
+    assert verifications(emu) == [503, 503, 503]
     assert emu.counters()["token_requests"] == 1
