@@ -77,8 +77,6 @@ class _Conversions:
     def __init__(self, state: TokenState, key: str) -> None:
         self.state = state
         self.key = key
-        #: The stored token last handed out before this process knew the server's clock (its lifetime a guess).
-        self.provisional: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -113,7 +111,6 @@ class _Conversions:
             provisional = self.offset.estimate is None
             if provisional:
                 left = min(left, due + PROVISIONAL)
-                self.provisional = stored.access_token
             return IssuedToken(
                 stored.access_token, expires_in=left, token_type=stored.token_type, provisional=provisional
             )
@@ -125,7 +122,7 @@ class _Conversions:
         """The token this process holds, unless its lifetime was only a guess (then taking it again from
         the store, with the server's clock known by now, is how it gets its true lifetime)."""
         token = self.state.current
-        if token is None or token.access_token == self.provisional:
+        if token is None or token.provisional:
             return None
         return token.access_token
 
