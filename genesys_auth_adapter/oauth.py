@@ -13,10 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .causes import root_cause, scrub_urls
 from .engine.flow import Verdict
 from .engine.retry import Failure, Outcome
 from .engine.token import IssuedToken
 from .errors import CORRELATION_HEADER, TokenRequestError, is_login_throttle
+
+#: ``HEAD`` on this API path verifies the calling token (200, or 401 when it does not work); the library
+#: sends it to learn the server's clock before it hands out a token taken from a store.
+VERIFY_PATH = "/api/v2/tokens/me"
 
 
 class HttpResponse(Protocol):
@@ -73,15 +78,15 @@ def login_outcome(response: HttpResponse, *, sent_wall: float, received_wall: fl
 
 
 def failure_outcome(failure: Failure, error: BaseException) -> Outcome:
-    """Describe a connection failure (``not sent`` or ``maybe sent``) for the request flow."""
-    return Outcome(failure=failure, detail=f"{type(error).__name__} ({failure.value})")
+    """Describe a connection failure (``not sent`` or ``maybe sent``) and its root cause for the request flow."""
+    return Outcome(failure=failure, detail=f"{type(error).__name__} ({failure.value}): {root_cause(error)}")
 
 
 def unreachable(url: str, error: BaseException) -> TokenRequestError:
-    """The error for a login service that could not be reached."""
+    """The error for a login service that could not be reached, naming the root cause."""
     return TokenRequestError(
-        f"Could not reach the Genesys login service at {url}: {type(error).__name__}. "
-        "Check the region or GENESYS_LOGIN_URL and the network."
+        f"Could not reach the Genesys login service at {scrub_urls(url)}: {type(error).__name__} "
+        f"({root_cause(error)}). Check the region or GENESYS_LOGIN_URL and the network."
     )
 
 

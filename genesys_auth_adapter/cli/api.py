@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
         # The token first, on its own: a slow login service is then shown as what it is.
         login_url = getattr(s.genesys_auth.credentials, "login_url", None)
         with progress.waiting(f"waiting for a token from {login_url}" if login_url else "waiting for a token"):
-            s.genesys_auth.token()
+            # Not token(): that verifies a stored token with a request of its own; here the request to
+            # come does that (a 401 replaces the token).
+            s.genesys_auth.manager.token()
         if args.paginate:
             paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, progress=progress)
             return EXIT_OK

@@ -12,6 +12,7 @@ from typing import Any, TextIO, TypeVar
 
 import requests
 
+from ..causes import root_cause
 from ..config import from_env, token_store_setting
 from ..errors import ApiError, ConfigurationError, GenesysError, without_query
 from ..session import DEFAULT_TIMEOUT, GenesysSession, session
@@ -108,7 +109,8 @@ def report(exc: BaseException, err: TextIO | None = None) -> int:
     if isinstance(exc, requests.RequestException):
         request = exc.request
         where = f" ({request.method} {without_query(request.url)})" if request is not None else ""
-        error(f"request failed{where}: {type(exc).__name__}: {exc}", out)
+        # requests' own message quotes the URL, query string included: the root cause says it safely.
+        error(f"request failed{where}: {type(exc).__name__}: {root_cause(exc)}", out)
         return EXIT_FAILURE
     raise exc
 

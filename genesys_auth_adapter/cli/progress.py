@@ -87,18 +87,27 @@ class Progress:
 
     @contextlib.contextmanager
     def waiting(self, what: str) -> Iterator[None]:
-        """Around a call that may block: shown once it has taken :attr:`slow` seconds, until it returns."""
+        """Around a call that may block: shown once it has taken :attr:`slow` seconds, until it returns.
+
+        Off a terminal, its last line says how the wait ended: done, failed (an exception, reported by
+        the command right after) or interrupted (Ctrl-C).
+        """
         wait = _Wait(what, self.clock())
         with self._lock:
             outer, self._wait = self._wait, wait
+        ended = "failed"
         try:
             with self._ticking():
                 yield
+            ended = "done"
+        except KeyboardInterrupt:
+            ended = "interrupted"
+            raise
         finally:
             with self._lock:
                 self._wait = outer
                 if wait.announced and not self.tty:
-                    self._write(f"{PROG}: {what}: done after {self.clock() - wait.started:.0f} s\n")
+                    self._write(f"{PROG}: {what}: {ended} after {self.clock() - wait.started:.0f} s\n")
                 self._redraw()
 
     @contextlib.contextmanager

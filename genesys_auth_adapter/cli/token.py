@@ -49,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     auth = GenesysAuth(credentials, store=store_choice(args))
     try:
         with progress_of(args).waiting(f"waiting for a token from {credentials.login_url}"):
-            token = auth.token()
-            if args.renew:
-                # As after a 401: the stored entry goes if it still holds this token; one new token is stored.
-                token = auth.manager.rejected(token.header)
+            # --renew: as after a 401, the stored entry goes if it still holds this token; one new token is
+            # stored. Otherwise token() verifies a stored token first (never one dead on the server's clock).
+            manager = auth.manager
+            token = manager.rejected(manager.token().header) if args.renew else auth.token()
         left = token.remaining(auth.manager.clock.monotonic())
         source = auth.shared.source if auth.shared is not None else "login"
     finally:

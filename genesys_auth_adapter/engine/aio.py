@@ -57,6 +57,17 @@ class AsyncTokens:
         assert new is not None
         return new
 
+    async def verified(self, verify: Callable[[], Awaitable[object]]) -> Token:
+        """A usable token whose lifetime is known (see ``TokenManager.verified``)."""
+        token = await self.token()
+        if not token.provisional:
+            return token
+        if self.state.offset.estimate is None:
+            await verify()
+        new = await self._replace(token, join_running=True)
+        assert new is not None
+        return new
+
     async def rejected(self, header: str) -> Token:
         """The API rejected ``header``: a token to re-send with (one token request for all callers)."""
         self.state.discard(header)

@@ -115,6 +115,27 @@ class TokenManager:
         assert new is not None
         return new
 
+    def verified(self, verify: Callable[[], object]) -> Token:
+        """A usable token whose lifetime is known: what the library hands out (``token()``).
+
+        A token taken from a store before any response showed the server's clock (``provisional``) may
+        already have expired on that clock. ``verify`` then sends one request with it (through the
+        request flow: its ``Date`` is a clock sample, and a 401 replaces the token), after which the
+        token is taken again with its lifetime on the server's clock.
+
+        Raises:
+            Exception: Whatever ``fetch`` or ``verify`` raised.
+            WaitTimeout: Another thread's token request did not finish within ``wait_timeout``.
+        """
+        token = self.token()
+        if not token.provisional:
+            return token
+        if self.offset.estimate is None:
+            verify()
+        new = self._replace(token, join_running=True)
+        assert new is not None
+        return new
+
     def rejected(self, header: str) -> Token:
         """The API rejected a request that carried ``header``: return a token to re-send it with.
 

@@ -46,8 +46,8 @@ class Outcome:
         failure: The connection failure kind, or None when a response arrived.
         retry_after: The raw ``Retry-After`` header, if any.
         body: The start of the response body (for Genesys' "Retry the request in [N] seconds").
-        detail: A short description for logs and error messages (status, code, correlation id);
-            by default the status and correlation id.
+        detail: A short description for logs and error messages (status, code, correlation id; for a
+            connection failure its root cause); by default the status and correlation id.
         correlation_id: The ``ININ-Correlation-Id`` header, if any.
         date: The raw ``Date`` header, if any: the response's clock sample.
         sent_wall: Local wall time just before the request was sent.
@@ -248,7 +248,8 @@ class Attempt:
         status: The HTTP status, or None when the attempt failed to connect or lost the connection.
         correlation_id: The ``ININ-Correlation-Id`` of the response, if any.
         wait: Seconds waited before the next attempt, or None for the last one.
-        detail: What happened, for people: ``HTTP 503 (correlation id ...)``, ``ConnectTimeout (not sent)``.
+        detail: What happened, for people: ``HTTP 503 (correlation id ...)``,
+            ``ConnectionError (not sent): connection refused``.
         resent: A 401 answered with a new token and an immediate re-send.
     """
 

@@ -144,9 +144,16 @@ class TokenState:
         return self.clock.monotonic(), self.clock.wall()
 
     def obtained(self, flight: Flight, issued: IssuedToken, sent_monotonic: float, sent_wall: float) -> Token:
-        """Install the token ``flight`` obtained and hand it to the flight's waiters."""
+        """Install the token ``flight`` obtained and hand it to the flight's waiters.
+
+        The token held already, taken again (from a store, now with its lifetime on the server's clock),
+        keeps its number: it is not a new token.
+        """
         with self._lock:
-            self._generation += 1
+            held = self._token
+            again = held is not None and held.access_token == issued.access_token
+            if not again:
+                self._generation += 1
             token = build_token(
                 issued,
                 generation=self._generation,
@@ -159,11 +166,18 @@ class TokenState:
             self._stale_retry_at = float("-inf")
             flight.token = token
         remaining = token.remaining(sent_monotonic)
-        _log.info(
-            "Obtained token #%d (%s).",
-            token.generation,
-            "no expiry given" if remaining is None else f"valid {remaining:.0f} s",
-        )
+        valid = "no expiry given" if remaining is None else f"valid {remaining:.0f} s"
+        if token.provisional:
+            # Its deadline is only an upper bound on the local clock: a number here would mislead.
+            _log.info(
+                "Obtained token #%d from the token store; its lifetime is known after the first response "
+                "from the server.",
+                token.generation,
+            )
+        elif again:
+            _log.info("Token #%d: %s on the server's clock.", token.generation, valid)
+        else:
+            _log.info("Obtained token #%d (%s).", token.generation, valid)
         return token
 
     def failed(self, flight: Flight, error: BaseException) -> None:

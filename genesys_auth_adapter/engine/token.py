@@ -42,6 +42,9 @@ class IssuedToken:
         date: The raw ``Date`` header of the token response, for the clock offset.
         minted_now: True when the token was issued by the request just made (a login response), so
             a JWT's ``iat`` is a reading of the server clock.
+        provisional: True when ``expires_in`` is only an upper bound guessed on the local clock (a stored
+            token taken before any response showed the server's clock); the token is taken again, with
+            its true lifetime, once the server's clock is known.
     """
 
     access_token: str = field(repr=False)
@@ -49,6 +52,7 @@ class IssuedToken:
     token_type: str = "bearer"
     date: str | None = None
     minted_now: bool = False
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         # The value is never quoted: it is a secret.
@@ -76,6 +80,8 @@ class Token:
         expires_at: Monotonic time the token stops working, or None when unknown.
         refresh_at: Monotonic time to start replacing it, or None when unknown.
         claims: The JWT claims when the token is a JWT, else None (never shown in ``repr``).
+        provisional: Its deadlines are a guess made before the server's clock was known
+            (:attr:`IssuedToken.provisional`).
     """
 
     access_token: str = field(repr=False)
@@ -85,6 +91,7 @@ class Token:
     expires_at: float | None
     refresh_at: float | None
     claims: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    provisional: bool = False
 
     def freshness(self, now: float) -> Freshness:
         """Classify the token at monotonic time ``now``."""
@@ -170,6 +177,7 @@ def build_token(
         expires_at=expires_at,
         refresh_at=refresh_at,
         claims=claims,
+        provisional=issued.provisional,
     )
 
 

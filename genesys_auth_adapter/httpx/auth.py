@@ -10,8 +10,9 @@ threads and tasks sharing one auth object make one token request between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from typing import Any, cast
 
 import httpx
@@ -26,7 +27,7 @@ from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken, Token
 from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenWaitTimeout, UnreplayableBodyError, without_query
-from ..oauth import failure_outcome
+from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
 from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
@@ -89,6 +90,7 @@ class GenesysHttpxAuth(httpx.Auth):
             "wait_timeout": wait_timeout,
             "store": store,
         }
+        self._http, self._async_http = http, async_http
         offset = ClockOffset()
         if wait_timeout is None:
             wait_timeout = min(self.retry.max_time + _attempt_seconds(timeout) + 5.0, threading.TIMEOUT_MAX)
@@ -149,18 +151,52 @@ class GenesysHttpxAuth(httpx.Auth):
         return self.state.offset.estimate
 
     def token(self) -> Token:
-        """A usable token (fetched if needed), from a thread."""
+        """A usable token (fetched if needed) with its lifetime on the server's clock, from a thread.
+
+        A token taken from a store before this process has seen the server's clock is verified first
+        with one ``HEAD /api/v2/tokens/me`` (see ``GenesysAuth.token``).
+        """
         try:
-            return self.tokens.token()
+            return self.tokens.verified(self._verify)
         except WaitTimeout as exc:
             raise TokenWaitTimeout(str(exc)) from exc
 
     async def atoken(self) -> Token:
-        """A usable token (fetched if needed), from a task."""
+        """A usable token (fetched if needed) with its lifetime on the server's clock, from a task."""
         try:
-            return await self.async_tokens.token()
+            return await self.async_tokens.verified(self._averify)
         except WaitTimeout as exc:
             raise TokenWaitTimeout(str(exc)) from exc
+
+    def _verify(self) -> None:
+        """``HEAD /api/v2/tokens/me`` through this auth's flow (401, retries), with the token-request client.
+
+        Retries that run out on error answers are no failure here once one of them showed the server's clock.
+        """
+        url, timeout = self.api_url + VERIFY_PATH, self._options["timeout"]
+        with self._verifying():
+            if self._http is not None:
+                self._http.head(url, auth=self, timeout=timeout)
+                return
+            with httpx.Client(transport=self.transport()) as http:
+                http.head(url, auth=self, timeout=timeout)
+
+    async def _averify(self) -> None:
+        url, timeout = self.api_url + VERIFY_PATH, self._options["timeout"]
+        with self._verifying():
+            if self._async_http is not None:
+                await self._async_http.head(url, auth=self, timeout=timeout)
+                return
+            async with httpx.AsyncClient(transport=self.async_transport()) as http:
+                await http.head(url, auth=self, timeout=timeout)
+
+    @contextlib.contextmanager
+    def _verifying(self) -> Iterator[None]:
+        try:
+            yield
+        except RetryExhaustedError:
+            if self.offset.estimate is None:
+                raise
 
     def transport(self, inner: httpx.BaseTransport | None = None) -> GenesysTransport:
         """A transport for a sync client that keeps the token off redirect hops outside the API base and

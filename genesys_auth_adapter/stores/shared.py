@@ -43,7 +43,9 @@ T = TypeVar("T")
 MIN_REMAINING = 1.0
 #: Before this process has read the server's clock (no Date sample yet), a stored token's remaining
 #: lifetime cannot be known, only guessed from the local clock: it is trusted for this long at most, and
-#: looked at again (with the server's clock by then) when that runs out.
+#: looked at again (with the server's clock by then) when that runs out. Such a token is never handed
+#: out of the library as it is: ``token()`` first verifies it with one request (see
+#: ``TokenManager.verified``).
 PROVISIONAL = 60.0
 
 
@@ -75,8 +77,6 @@ class _Conversions:
     def __init__(self, state: TokenState, key: str) -> None:
         self.state = state
         self.key = key
-        #: The stored token last handed out before this process knew the server's clock (its lifetime a guess).
-        self.provisional: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -108,10 +108,12 @@ class _Conversions:
             due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
             if left <= due or (later_than is not None and stored.expires_at <= later_than):
                 return None
-            if self.offset.estimate is None:
+            provisional = self.offset.estimate is None
+            if provisional:
                 left = min(left, due + PROVISIONAL)
-                self.provisional = stored.access_token
-            return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type)
+            return IssuedToken(
+                stored.access_token, expires_in=left, token_type=stored.token_type, provisional=provisional
+            )
         except ValueError as exc:  # a value no header can carry: the entry is unusable, never a crash
             _log.warning("The token store's entry for this client is unusable (%s); a new token replaces it.", exc)
             return None
@@ -120,7 +122,7 @@ class _Conversions:
         """The token this process holds, unless its lifetime was only a guess (then taking it again from
         the store, with the server's clock known by now, is how it gets its true lifetime)."""
         token = self.state.current
-        if token is None or token.access_token == self.provisional:
+        if token is None or token.provisional:
             return None
         return token.access_token
 

@@ -19,7 +19,8 @@ from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
-from ..errors import TokenWaitTimeout, without_query
+from ..errors import RetryExhaustedError, TokenWaitTimeout, without_query
+from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.shared import shared_fetch
 from .drive import RequestsDriver, was_handled
@@ -138,22 +139,43 @@ class GenesysAuth(AuthBase):
         return self._quick_login.fetch(self.credentials)
 
     def header(self) -> str:
-        """The ``Authorization`` value to send now, getting a token if needed."""
+        """The ``Authorization`` value of :meth:`token`, for a request you send yourself."""
+        return self.token().header
+
+    def token(self) -> Token:
+        """A usable token (fetched if needed), with its lifetime on the server's clock.
+
+        A token taken from a store before this process has seen the server's clock is verified first
+        with one ``HEAD /api/v2/tokens/me``: its ``Date`` tells the token's true lifetime, and a 401
+        (the token expired on the server's clock, or was revoked) replaces it in the store too.
+        """
         try:
-            return self.manager.header()
+            return self.manager.verified(self._verify)
         except WaitTimeout as exc:
             raise _wait_error(exc) from exc
 
-    def token(self) -> Token:
-        """A usable token (fetched if needed)."""
+    def _verify(self) -> None:
+        """``HEAD /api/v2/tokens/me`` with the current token, through the request flow (401, retries)."""
+        http, timeout = self.login.http, self.login.timeout
+        request = requests.Request("HEAD", self.api_url + VERIFY_PATH).prepare()
+
+        def send(prepared: PreparedRequest) -> requests.Response:
+            sent: requests.Response = http.send(prepared, timeout=timeout, allow_redirects=False)
+            return sent
+
         try:
-            return self.manager.token()
-        except WaitTimeout as exc:
-            raise _wait_error(exc) from exc
+            self.run(RequestsDriver(request, send, self.manager, self.manager.clock), "HEAD", self.retry).close()
+        except RetryExhaustedError:
+            if self.offset.estimate is None:
+                raise
+            # An error answer (a 503 storm) still showed the server's clock, which is what was missing.
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url in self.scope:
-            request.headers["Authorization"] = self.header()
+            try:
+                request.headers["Authorization"] = self.manager.header()
+            except WaitTimeout as exc:
+                raise _wait_error(exc) from exc
             hooks = request.hooks["response"]
             if self._on_response not in hooks:
                 request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -63,6 +65,26 @@ def test_a_slow_wait_off_a_terminal_is_plain_lines_when_it_turns_slow_and_when_i
         "genesys-auth: waiting for a token from https://login.example: done after 5 s",
     ]
     assert not any(escape in err.getvalue() for escape in ESCAPES)
+
+
+@pytest.mark.parametrize(
+    ("raised", "ended"), [(RuntimeError("no token"), "failed"), (KeyboardInterrupt(), "interrupted")]
+)
+def test_a_slow_wait_that_ends_in_an_error_or_ctrl_c_says_so(raised: BaseException, ended: str) -> None:
+    """Pins: the last line said "done after 6 s" just before a failure, and "done after 3 s" after Ctrl-C."""
+    err, clock = io.StringIO(), FakeClock()
+    progress = Progress(err, tty=False, clock=clock)
+
+    with pytest.raises(type(raised)), progress.waiting("waiting for a token from https://login.example"):
+        clock.now += 2.0
+        progress.tick()
+        clock.now += 4.0
+        raise raised
+
+    assert err.getvalue().splitlines()[-1] == (
+        f"genesys-auth: waiting for a token from https://login.example: {ended} after 6 s"
+    )
+    assert "done" not in err.getvalue()
 
 
 def test_a_slow_wait_on_a_terminal_is_one_status_line_rewritten_then_cleared() -> None:
@@ -239,3 +261,59 @@ def test_demo_off_a_terminal_prints_phases_as_plain_lines_and_the_report_on_stdo
     assert lines[-1].startswith("done: ") and "0 failures" in lines[-1]
     assert not any(escape in result.stderr for escape in ESCAPES)
     assert "phase" not in result.stdout
+
+
+def test_token_to_a_closed_port_says_connection_refused_and_that_the_wait_failed(tmp_path: Path) -> None:
+    """Pins: a token request to a port where nothing listens ended with "attempt 1: ConnectionError (not
+    sent) ... attempt 5: ConnectionError (not sent)", the progress line saying "done after 6 s" before it."""
+    url = f"http://127.0.0.1:{closed_port()}"
+    secret = "not-a-real-secret"
+    env = {"GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": secret, "GENESYS_API_URL": url, "GENESYS_LOGIN_URL": url}
+
+    result = run_cli("token", "--no-store", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    waiting = f"genesys-auth: waiting for a token from {url}: "
+    assert lines[0].startswith(waiting + "still waiting after 2 s (Retrying POST ")
+    assert lines[0].endswith("ConnectionError (not sent): connection refused)")
+    assert any(line.startswith(waiting + "failed after ") for line in lines)
+    assert not any("done after" in line for line in lines)
+    assert lines[-1].startswith("genesys-auth: Token request failed: ")
+    assert lines[-1].count("ConnectionError (not sent): connection refused") == 5  # each attempt says why
+    assert secret not in result.stderr
+
+
+def test_ctrl_c_during_a_slow_wait_says_interrupted(genesys_emulator: Emulator, tmp_path: Path) -> None:
+    """Pins: the progress line said "done after 3 s" after Ctrl-C."""
+    genesys_emulator.set_token_delay(20)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "genesys_auth_adapter", "token", "--no-store"],
+        env={**clean_environ(), "XDG_CACHE_HOME": str(tmp_path / ".cache"), **genesys_emulator.env()},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stderr is not None
+        first = child.stderr.readline()  # written once the wait has lasted 2 s
+        assert "still waiting after 2 s" in first
+        child.send_signal(signal.SIGINT)
+        out, rest = child.communicate(timeout=TIMEOUT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130
+    assert out == ""
+    assert f"waiting for a token from {genesys_emulator.login_url}: interrupted after " in rest
+    assert "done after" not in rest
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

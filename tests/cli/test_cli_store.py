@@ -56,13 +56,21 @@ def test_a_truncated_cache_file_is_replaced_with_one_warning(
     assert genesys_emulator.counters()["token_requests"] == 2  # the replaced entry is used again
 
 
-def test_renew_replaces_a_revoked_stored_token(genesys_emulator: Emulator, cli: Run) -> None:
-    """Pins: after a revocation, `token` kept printing the revoked stored token for the rest of its lifetime."""
+def test_a_revoked_stored_token_is_replaced_and_renew_replaces_a_valid_one(
+    genesys_emulator: Emulator, cli: Run
+) -> None:
+    """Pins: after a revocation, `token` kept printing the revoked stored token for the rest of its lifetime.
+
+    A stored token is verified (HEAD /api/v2/tokens/me) before it is printed, so a revoked one is replaced
+    without --renew; --renew still replaces a stored token that works.
+    """
     old = cli("token").stdout.strip()
     genesys_emulator.revoke_all()
-    assert cli("token").stdout.strip() == old  # the store still holds it: nothing told it otherwise
-    new = cli("token", "--renew").stdout.strip()
+    new = cli("token").stdout.strip()
     assert new and new != old
     assert cli("token").stdout.strip() == new
+    renewed = cli("token", "--renew").stdout.strip()
+    assert renewed and renewed not in (old, new)
+    assert cli("token").stdout.strip() == renewed
     assert cli("api", "/api/v2/users/me").returncode == 0
-    assert genesys_emulator.counters()["token_requests"] == 2
+    assert genesys_emulator.counters()["token_requests"] == 3

@@ -397,3 +397,46 @@ def test_a_failed_refresh_ahead_of_expiry_warns_once_per_token(
     manager.header()
     warnings = [r for r in caplog.records if r.name == TOKEN_LOGGER and r.levelno == logging.WARNING]
     assert len(warnings) == 2
+
+
+def test_verified_checks_a_provisional_token_once_then_takes_it_again(clock: ManualClock) -> None:
+    """Pins: a token taken from a store before the server's clock was known was handed out with its guessed
+    lifetime; verified() sends one request with it (a clock sample), then takes it again, for real."""
+    answers = [IssuedToken("stored", expires_in=360.0, provisional=True), IssuedToken("stored", expires_in=86000.0)]
+    manager = TokenManager(lambda: answers.pop(0), clock=clock)
+    checks: list[str | None] = []
+
+    def verify() -> None:
+        current = manager.current
+        checks.append(None if current is None else current.header)
+        manager.offset.observe(clock.wall(), 0.0, clock.wall(), clock.wall())  # the response's Date
+
+    token = manager.verified(verify)
+    assert checks == ["Bearer stored"]  # sent once, with the provisional token
+    assert token.access_token == "stored" and not token.provisional
+    assert token.remaining(clock.monotonic()) == pytest.approx(86000.0)
+    assert token.generation == 1  # the same token, not a new one
+    assert manager.verified(verify) is token and checks == ["Bearer stored"]  # no second check
+
+
+def test_verified_does_not_check_a_token_this_process_requested(clock: ManualClock, fetch: FakeFetch) -> None:
+    manager = TokenManager(fetch, clock=clock)
+
+    def verify() -> None:
+        raise AssertionError("a token from a login needs no check")
+
+    assert manager.verified(verify).header == "Bearer token-1"
+    assert fetch.calls == 1
+
+
+def test_verified_takes_a_provisional_token_again_without_a_check_once_the_clock_is_known(clock: ManualClock) -> None:
+    answers = [IssuedToken("stored", expires_in=360.0, provisional=True), IssuedToken("stored", expires_in=86000.0)]
+    manager = TokenManager(lambda: answers.pop(0), clock=clock)
+    manager.token()
+    manager.offset.observe(clock.wall(), 0.0, clock.wall(), clock.wall())  # an API response meanwhile
+
+    def verify() -> None:
+        raise AssertionError("the server's clock is known already")
+
+    token = manager.verified(verify)
+    assert not token.provisional and answers == []
