@@ -29,16 +29,19 @@ class Emulator:
     Args:
         client_id: The one OAuth client id the login origin accepts.
         client_secret: Its secret.
-        token_lifetime: ``expires_in`` of issued tokens, in seconds; the server enforces it by its own clock.
-        skew: Server clock minus local clock, in seconds (Date headers, JWT claims, expiry, Retry-After dates).
+        token_lifetime: ``expires_in`` of issued tokens, 1 to 172800 seconds; the server enforces it by its
+            own clock.
+        skew: Server clock minus local clock, in seconds, at most ten years either way (Date headers, JWT
+            claims, expiry, Retry-After dates).
         jwt: Issue HS256 JWTs (claims in server time) instead of opaque tokens.
         rate_limit: API requests per minute per token; 0 disables the limit.
-        users: How many synthetic users exist.
+        users: How many synthetic users exist (at most 100000).
         host: The address to listen on.
         port: 0 for three ephemeral ports; N for login on N, API on N+1, storage on N+2.
 
     Raises:
-        ValueError: On a non-positive token lifetime, a negative rate limit or user count, or a bad port.
+        ValueError: On a setting outside its range (a NaN or infinite number included) or a bad port; the
+            message names the setting and its range.
     """
 
     def __init__(
@@ -233,13 +236,13 @@ class Emulator:
         Args:
             n: How many requests fail.
             status: 400, 429, 500, 502, 503, 504, or ``"drop"`` (read the request, close without answering).
-            retry_after: Retry-After seconds (rounded up); None omits the header.
+            retry_after: Retry-After seconds, 0 to 86400 (rounded up); None omits the header.
             retry_after_date: Send Retry-After as an HTTP-date in server time.
             error: The OAuth error of a 400; ``invalid_request`` (the throttle) by default.
             description: The description of a 400; "rate limit exceeded; ..." by default.
 
         Raises:
-            ValueError: On another status, a negative ``n``, a negative ``retry_after``, or an
+            ValueError: On another status, a negative ``n``, a ``retry_after`` out of range, or an
                 ``error``/``description`` with a status other than 400.
         """
         fault = make_fault(
@@ -267,26 +270,38 @@ class Emulator:
             n: How many requests fail (0 clears a pending fault).
             status: 429, a 5xx code, or ``"drop"``: the request is read in full and counted, then the
                 connection is closed without an answer.
-            retry_after: Retry-After seconds (rounded up); None omits the header.
+            retry_after: Retry-After seconds, 0 to 86400 (rounded up); None omits the header.
             paths: Path prefixes, e.g. ``["/api/v2/users"]``; None hits every API request.
             retry_after_date: Send Retry-After as an HTTP-date in server time.
 
         Raises:
-            ValueError: On another status, a negative ``n`` or a negative ``retry_after``.
+            ValueError: On another status, a negative ``n`` or a ``retry_after`` out of range.
         """
         fault = make_fault(status, retry_after, retry_after_date=retry_after_date, paths=paths)
         self._state.set_api_fault(n, fault)
 
     def set_token_delay(self, seconds: float) -> None:
-        """Makes the login service wait ``seconds`` before answering each token request."""
+        """Makes the login service wait ``seconds`` (0 to 600) before answering each token request.
+
+        Raises:
+            ValueError: When ``seconds`` is not a finite number in that range.
+        """
         self._state.set_token_delay(seconds)
 
     def set_skew(self, seconds: float) -> None:
-        """Sets the server clock to local time plus ``seconds`` (jump it forward to expire tokens)."""
+        """Sets the server clock to local time plus ``seconds`` (jump it forward to expire tokens).
+
+        Raises:
+            ValueError: When ``seconds`` is not a finite number within ten years (315360000 s) either way.
+        """
         self._state.set_skew(seconds)
 
     def set_token_lifetime(self, seconds: int) -> None:
-        """Sets ``expires_in`` for tokens issued from now on."""
+        """Sets ``expires_in`` for tokens issued from now on.
+
+        Raises:
+            ValueError: When ``seconds`` is not a whole number from 1 to 172800 (Genesys' maximum).
+        """
         self._state.set_token_lifetime(seconds)
 
     def server_time(self) -> float:

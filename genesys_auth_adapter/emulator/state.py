@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import tokens
+from . import settings, tokens
 from .data import ConversationQuery
 from .faults import Fault
 from .messages import Request
@@ -101,7 +101,7 @@ class EmulatorState:
         users: How many synthetic users exist.
 
     Raises:
-        ValueError: On a non-positive lifetime or a negative rate limit or user count.
+        ValueError: On a setting outside its range (see :mod:`.settings`), naming it.
     """
 
     def __init__(
@@ -115,16 +115,14 @@ class EmulatorState:
         rate_limit: int,
         users: int,
     ) -> None:
-        if rate_limit < 0 or users < 0:
-            raise ValueError("rate_limit and users must not be negative")
         self.client_id = client_id
         self.client_secret = client_secret
         self.use_jwt = use_jwt
-        self.rate_limit = rate_limit
-        self.users = users
+        self.rate_limit = settings.whole(rate_limit, "rate_limit", 0, settings.MAX_RATE_LIMIT)
+        self.users = settings.whole(users, "users", 0, settings.MAX_USERS)
         self._lock = threading.Lock()
-        self._skew = float(skew)
-        self._lifetime = _positive_lifetime(token_lifetime)
+        self._skew = settings.skew(skew)
+        self._lifetime = settings.token_lifetime(token_lifetime)
         self._token_delay = 0.0
         self._key = tokens.new_signing_key()
         self._expiry: dict[str, float] = {}
@@ -151,22 +149,22 @@ class EmulatorState:
         return time.time() + self._skew
 
     def set_skew(self, seconds: float) -> None:
-        """Moves the server clock to local time plus ``seconds``."""
+        """Moves the server clock to local time plus ``seconds`` (at most ten years either way)."""
+        skew = settings.skew(seconds)
         with self._lock:
-            self._skew = float(seconds)
+            self._skew = skew
 
     def set_token_lifetime(self, seconds: int) -> None:
-        """Sets ``expires_in`` for tokens issued from now on (issued tokens keep theirs)."""
-        lifetime = _positive_lifetime(seconds)
+        """Sets ``expires_in`` for tokens issued from now on (issued tokens keep theirs): 1 to 172800."""
+        lifetime = settings.token_lifetime(seconds)
         with self._lock:
             self._lifetime = lifetime
 
     def set_token_delay(self, seconds: float) -> None:
-        """Sets how long the login service waits before answering a token request."""
-        if seconds < 0:
-            raise ValueError("token delay must not be negative")
+        """Sets how long the login service waits before answering a token request: 0 to 600 seconds."""
+        delay = settings.token_delay(seconds)
         with self._lock:
-            self._token_delay = float(seconds)
+            self._token_delay = delay
 
     def token_delay(self) -> float:
         """Returns the configured token delay in seconds."""
@@ -366,9 +364,3 @@ def _pending(count: int, fault: Fault) -> _Pending | None:
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"fault count must be a non-negative integer, not {count!r}")
     return _Pending(count, fault) if count else None
-
-
-def _positive_lifetime(seconds: int) -> int:
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-        raise ValueError(f"token lifetime must be a positive integer of seconds, not {seconds!r}")
-    return seconds
