@@ -70,21 +70,14 @@ class ApiApp:
         token = _bearer(request.header("authorization"))
         if token is None or not state.token_valid(token):
             return bad_credentials()
+        # No inin-ratelimit-* headers: Genesys removed them after 5 June 2021; a 429 says Retry-After.
         decision = state.count_rate(token)
-        headers: list[tuple[str, str]] = []
-        if decision is not None:
-            headers = [
-                ("inin-ratelimit-count", str(decision.count)),
-                ("inin-ratelimit-allowed", str(decision.allowed)),
-                ("inin-ratelimit-reset", str(decision.reset)),
-            ]
-            if decision.exceeded:
-                return rate_limited(decision.reset, [("Retry-After", str(decision.reset)), *headers])
+        if decision is not None and decision.exceeded:
+            return rate_limited(decision.reset, [("Retry-After", str(decision.reset))])
         try:
-            response = self._route(request, token)
+            return self._route(request, token)
         except RouteError as exc:
-            response = exc.response
-        return response.with_headers(headers)
+            return exc.response
 
     def _route(self, request: Request, token: str) -> Response:
         for methods, pattern, handler in self._routes:

@@ -33,7 +33,7 @@ def genesys_error(
         code: The Genesys error code, e.g. ``bad.credentials``.
         message: The human-readable message.
         details: Entries such as ``{"errorCode": ..., "fieldName": ...}``.
-        headers: Extra headers (Retry-After, rate-limit headers).
+        headers: Extra headers (Retry-After).
 
     Returns:
         The JSON response.

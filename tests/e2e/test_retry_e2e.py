@@ -235,11 +235,21 @@ def test_token_retries_exhausted_is_a_token_error(emu: Emulator, creds: object) 
     assert emu.counters()["token_requests"] == 2
 
 
-def test_rate_limit_headers_are_readable(emu: Emulator, gsession: GenesysSession) -> None:
-    gsession.get("/api/v2/users/me")
-    info = rate_limit(gsession.get("/api/v2/users/me"))
+def test_rate_limit_is_none_now_that_genesys_sends_no_ratelimit_headers(
+    emu: Emulator, gsession: GenesysSession
+) -> None:
+    # Genesys removed inin-ratelimit-* after 5 June 2021, and the emulator follows it: nothing to read.
+    assert rate_limit(gsession.get("/api/v2/organizations/me")) is None
+
+
+def test_rate_limit_still_reads_the_legacy_headers_when_something_sends_them() -> None:
+    response = requests.Response()
+    response.status_code = 200
+    response.headers.update(
+        {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "12", "inin-ratelimit-reset": "48"}
+    )
+
+    info = rate_limit(response)
+
     assert info is not None
-    assert info.allowed == 300
-    assert info.used == 2
-    assert info.remaining == 298
-    assert 0 <= info.reset <= 60
+    assert (info.allowed, info.used, info.remaining, info.reset) == (300, 12, 288, 48.0)
