@@ -76,9 +76,14 @@ class ApiApp:
         if token is None or not state.token_valid(token):
             return bad_credentials()
         # No inin-ratelimit-* headers: Genesys removed them after 5 June 2021; a 429 says Retry-After.
-        decision = state.count_rate(token)
-        if decision is not None and decision.exceeded:
-            return rate_limited(decision.reset, [("Retry-After", str(decision.reset))])
+        refused = state.count_rate(token, request.path)
+        if refused is not None:
+            refusal, details = refused
+            return rate_limited(
+                refusal.retry_after,
+                [("Retry-After", str(refusal.retry_after))],
+                limit=refusal.limit.as_json() if details else None,
+            )
         try:
             return self._route(request, token)
         except RouteError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from . import settings
+from . import ratelimit, settings
 from .errors import RouteError, bad_request, not_found
 from .faults import TOKEN_STATUSES, Fault, make_fault
 from .messages import JsonObject, Request, Response, json_response, parse_json_object
@@ -19,7 +19,18 @@ PREFIX = "/_emulator/"
 _T = TypeVar("_T")
 
 _OK = {"ok": True}
-_KEYS = {"token", "api", "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}
+_KEYS = {
+    "token",
+    "api",
+    "rejectAllTokens",
+    "tokenDelay",
+    "skew",
+    "tokenLifetime",
+    "rateLimit",
+    "rateWindow",
+    "endpointLimits",
+    "rateLimitDetails",
+}
 
 #: The control endpoints and the fields of ``POST /_emulator/faults``, for ``genesys-auth emulator --help``.
 HELP = """\
@@ -40,8 +51,18 @@ control endpoints on the API origin (no token needed; never counted, logged or f
     "skew"                     server clock minus local clock, in seconds, at most 315360000 (ten years)
                                either way
     "tokenLifetime"            expires_in of tokens issued from now on, a whole number from 1 to 172800
+    "rateLimit"                API requests per window per token before a 429 (0: no limit; default 300)
+    "rateWindow"               the window of every rate limit, in seconds, above 0 and at most 3600
+                               (default 60, as Genesys' limits are per minute; shorten it for tests)
+    "endpointLimits"           requests per window for the whole org under a path prefix, e.g.
+                               {"/api/v2/analytics/conversations/details/query": 10} ({} removes them)
+    "rateLimitDetails"         true (default): a 429 of these limits names it in its body, "limit":
+                               {"key", "namespace", "value"}; false leaves it out
+                               (a change to rateLimit, rateWindow or endpointLimits restarts every window;
+                               Retry-After is the seconds until the exceeded window closes)
   POST /_emulator/revoke-all   every token issued so far gets 401 on its next use
-  GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s, ...)
+  GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s and by
+                               which limit, requests per token, ...)
   GET  /_emulator/requests     the last 1000 API requests
   POST /_emulator/reset        zero the counters and empty the request log
 example:
@@ -89,11 +110,11 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
     Args:
         state: The state to change.
         spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate", "error", "description"},
-            "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}``; every key
-            optional. An absent ``retryAfter`` means the Python method's default (1 for token, none for
-            API); null means none. A token ``status`` of 400 is the login service's throttle
-            (``invalid_request``, "rate limit exceeded; ..."), or the OAuth ``error`` and
-            ``description`` given.
+            "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime", "rateLimit",
+            "rateWindow", "endpointLimits", "rateLimitDetails"}``; every key optional. An absent
+            ``retryAfter`` means the Python method's default (1 for token, none for API); null means
+            none. A token ``status`` of 400 is the login service's throttle (``invalid_request``, "rate
+            limit exceeded; ..."), or the OAuth ``error`` and ``description`` given.
 
     Raises:
         RouteError: With a 400 naming the first bad field (a NaN, an infinity or a number out of range
@@ -122,6 +143,16 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
         if "tokenLifetime" in spec:
             lifetime = _checked(settings.token_lifetime, spec, "tokenLifetime")
             actions.append(lambda: state.set_token_lifetime(lifetime))
+        if {"rateLimit", "rateWindow", "endpointLimits"} & set(spec):
+            per_token = _checked(_rate_limit, spec, "rateLimit") if "rateLimit" in spec else None
+            window = _checked(_rate_window, spec, "rateWindow") if "rateWindow" in spec else None
+            endpoints = (
+                _checked(ratelimit.check_endpoint_limits, spec, "endpointLimits") if "endpointLimits" in spec else None
+            )
+            actions.append(lambda: state.set_rate_limits(per_token=per_token, window=window, endpoints=endpoints))
+        if "rateLimitDetails" in spec:
+            details = _flag(spec, "rateLimitDetails")
+            actions.append(lambda: state.set_rate_limit_details(details))
     except ValueError as exc:
         raise RouteError(bad_request(str(exc))) from None
     # Every value is valid by now, so no action can fail half-way.
@@ -159,6 +190,14 @@ def _flag(spec: JsonObject, key: str) -> bool:
     if not isinstance(value, bool):
         raise RouteError(bad_request(f"{key} must be true or false.", key))
     return value
+
+
+def _rate_limit(value: object, name: str) -> int:
+    return settings.whole(value, name, 0, settings.MAX_RATE_LIMIT)
+
+
+def _rate_window(value: object, name: str) -> float:
+    return settings.seconds(value, name, 0, settings.MAX_RATE_WINDOW, low_open=True)
 
 
 def _checked(

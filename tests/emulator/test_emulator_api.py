@@ -70,7 +70,9 @@ def test_rate_limit_per_token_gives_normalized_429(genesys_emulator_factory, mak
     assert body["code"] == "too.many.requests.retry.after"
     assert body["status"] == 429
     assert body["message"] == f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
-    assert set(body) == GENESYS_ERROR_KEYS
+    assert set(body) == GENESYS_ERROR_KEYS | {"limit"}
+    assert body["limit"] == {"key": "client.credentials.token.rate.per.minute", "namespace": "platform.api", "value": 3}
+    assert body["details"] == [] and body["errors"] == []
     assert emu.counters()["api_429"] == 1
 
 
