@@ -54,7 +54,7 @@ BODY_CHUNKS = 4
 BODY_SIZE = BODY_CHUNK * BODY_CHUNKS
 CHILD_TIMEOUT = 180.0
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 ECHO = "/_emulator/echo"
 
 

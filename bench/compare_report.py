@@ -137,7 +137,7 @@ def markdown(data: dict[str, Any]) -> str:
     out += [
         "### 6. Per-request cost",
         "",
-        "Median per-request time of `GET /api/v2/users/me` on a keep-alive connection (rounds of 100 requests,"
+        "Median per-request time of `GET /api/v2/organizations/me` on a keep-alive connection (rounds of 100 requests,"
         " interleaved with a plain `requests.Session` carrying a static Authorization header in the same process);"
         " the ratio is the median of the per-round ratios. CPU is the client process's.",
         "",

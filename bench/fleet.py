@@ -27,7 +27,7 @@ from typing import Any
 from genesys_auth_adapter import from_env, session
 from genesys_auth_adapter.emulator import Emulator
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 
 
 def worker(env: dict[str, str], store: dict[str, str], start: Any, duration: float, results: Any) -> None:

@@ -63,7 +63,7 @@ def main() -> None:
     auth = GenesysAuth(_Credentials("bench-client", "bench-secret", api_url=base))
     adapter = GenesysAdapter(auth, transport=canned)
     no_retry = GenesysAdapter(auth, transport=canned, retry=RetryPolicy(max_attempts=1))
-    request = requests.Request("GET", base + "/api/v2/users/me").prepare()
+    request = requests.Request("GET", base + "/api/v2/organizations/me").prepare()
     adapter.send(request)  # the token
 
     calls: int = args.calls
@@ -122,7 +122,7 @@ def _httpx(base: str, calls: int, repeat: int) -> None:
     auth = GenesysHttpxAuth(_Credentials("bench-client", "bench-secret", api_url=base))
     plain = httpx.Client(transport=mock, headers={"Authorization": "Bearer bench-token"})
     genesys = httpx.Client(transport=auth.transport(mock), auth=auth)
-    url = base + "/api/v2/users/me"
+    url = base + "/api/v2/organizations/me"
     genesys.get(url)  # the token
 
     def best(call: Any) -> float:

@@ -95,7 +95,7 @@ def main() -> None:
             raise RuntimeError("the benchmark server did not start")
         base = f"http://127.0.0.1:{receiver.recv()}"
         _pin(0)
-        url = base + "/api/v2/users/me"
+        url = base + "/api/v2/organizations/me"
 
         creds = ClientCredentials("bench-client", "bench-secret", api_url=base, login_url=base)
         auth = GenesysAuth(creds)  # shared, so only the first round fetches a token

@@ -133,7 +133,8 @@ class ApiError(GenesysError):
     Attributes:
         status: HTTP status code.
         code: Genesys error code such as ``bad.credentials`` or ``missing.permissions``.
-        message: Genesys' message (``str(error)`` adds the status, code and correlation id).
+        message: Genesys' message (``str(error)`` adds the status, code and correlation id, and for
+            "This request requires a user context" what to do about it).
         context_id: The ``contextId`` of the error body.
         details: The ``details`` list of the error body.
         correlation_id: The ``ININ-Correlation-Id`` response header.
@@ -237,6 +238,8 @@ def error_from_response(response: requests.Response) -> ApiError:
     text = " ".join(parts) + (f": {message}" if message else "")
     if correlation_id:
         text += f" (correlation id {correlation_id})"
+    if _needs_user_context(message):
+        text += f". {_USER_CONTEXT_HINT}"
     kind = RateLimitedError if response.status_code == 429 else ApiError
     return kind(
         text,
@@ -249,6 +252,24 @@ def error_from_response(response: requests.Response) -> ApiError:
         body=body,
         response=response,
     )
+
+
+# What the message of an error adds when Genesys says the endpoint needs a user behind the token.
+_USER_CONTEXT_HINT = (
+    "This endpoint needs a user's token; a client-credentials token cannot call it. Use a token from a "
+    "user's login (authorization code or PKCE), e.g. through AccessToken(...), or an endpoint that needs "
+    "no user, such as /api/v2/organizations/me instead of /api/v2/users/me"
+)
+
+# How Genesys words that refusal (HTTP 400): "This request requires a user context. Client credentials
+# cannot be used for requests to this resource." Either phrase is enough, in any case or spacing.
+_USER_CONTEXT_PHRASES = ("requires a user context", "client credentials cannot be used")
+
+
+def _needs_user_context(message: str | None) -> bool:
+    """Whether a Genesys error message says the endpoint needs a user, not a client-credentials token."""
+    text = " ".join((message or "").lower().split())
+    return any(phrase in text for phrase in _USER_CONTEXT_PHRASES)
 
 
 def raise_for_genesys(response: requests.Response) -> requests.Response:

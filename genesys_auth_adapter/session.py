@@ -23,7 +23,7 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 class GenesysSession(requests.Session):
     """A session with a :class:`GenesysAdapter` mounted on the API base URL.
 
-    Relative paths (``"/api/v2/users/me"``) are resolved against the API base URL; absolute URLs are
+    Relative paths (``"/api/v2/organizations/me"``) are resolved against the API base URL; absolute URLs are
     used as they are (and get a token only when they are under the API base). A request made without
     ``timeout=`` gets ``default_timeout``, so no call can hang forever.
 

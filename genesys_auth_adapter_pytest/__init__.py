@@ -11,7 +11,7 @@ Installed with the package, so any project's tests can use the fixtures without 
 
     def test_recovers_from_revocation(genesys_emulator, genesys_session):
         genesys_emulator.revoke_all()
-        assert genesys_session.get("/api/v2/users/me").status_code == 200
+        assert genesys_session.get("/api/v2/organizations/me").status_code == 200
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ GENESYS_CLIENT_SECRET, GENESYS_REGION or GENESYS_API_URL/GENESYS_LOGIN_URL, or a
 the JSON answer. Expired or revoked tokens are replaced and rate limits waited out on the way.
 
 examples:
-  genesys-auth api /api/v2/users/me
+  genesys-auth api /api/v2/organizations/me
   genesys-auth api /api/v2/users --paginate --jsonl
   genesys-auth api /api/v2/analytics/conversations/details/query -d @query.json --paginate
   echo '{"name": "x"}' | genesys-auth api /api/v2/groups -X POST -d @-

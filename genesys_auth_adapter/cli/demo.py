@@ -272,7 +272,8 @@ def _counts(tally: Tally, counters: dict[str, Any]) -> str:
 
 
 def _steady_state(work: Workload, emu: Emulator, user_ids: list[str], seconds: float, progress: Progress) -> None:
-    routes = ["/api/v2/users/me", "/api/v2/users?pageSize=25&pageNumber=2", "/api/v2/organizations/me"]
+    # Endpoints a client-credentials token may call (/api/v2/users/me would be a 400: no user context).
+    routes = ["/api/v2/organizations/me", "/api/v2/users?pageSize=25&pageNumber=2", "/api/v2/users"]
     routes += [f"/api/v2/users/{user_id}" for user_id in user_ids[:5]]
     routes.append("/api/v2/tokens/me")
     stop = threading.Event()

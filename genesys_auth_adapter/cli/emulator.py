@@ -54,9 +54,31 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         type=int,
         default=300,
         metavar="N",
-        help="API requests per minute per token before 429 (0: no limit; default: 300)",
+        help="API requests per window per token before 429 (0: no limit; default: 300)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the window of every rate limit (default: 60, Genesys' minute; shorter for quick tests)",
+    )
+    parser.add_argument(
+        "--endpoint-limit",
+        action="append",
+        default=[],
+        type=_endpoint_limit,
+        metavar="PREFIX=N",
+        help="N requests per window for the whole org under PREFIX, e.g. /api/v2/analytics=60 (repeatable)",
     )
     parser.set_defaults(run=run)
+
+
+def _endpoint_limit(text: str) -> tuple[str, int]:
+    prefix, equals, count = text.rpartition("=")
+    if not equals or not count.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected PREFIX=N, e.g. /api/v2/analytics=60, not {text!r}")
+    return prefix.strip(), int(count)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
             token_lifetime=args.token_lifetime,
             jwt=args.jwt,
             rate_limit=args.rate_limit,
+            rate_window=args.rate_window,
+            endpoint_limits=dict(args.endpoint_limit),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

@@ -13,7 +13,7 @@ from .progress import progress_of
 DESCRIPTION = """\
 Print an access token for the configured OAuth client (and nothing else), for example:
 
-  curl -H "Authorization: Bearer $(genesys-auth token)" https://api.mypurecloud.com/api/v2/users/me
+  curl -H "Authorization: Bearer $(genesys-auth token)" https://api.mypurecloud.com/api/v2/organizations/me
 
 The token is a secret: do not paste it into logs or tickets. Consecutive runs share one token through
 this user's cache directory (or GENESYS_TOKEN_STORE); --renew replaces the stored token with a new one

@@ -1,10 +1,11 @@
 """A local emulator of Genesys Cloud CX: login, API and storage origins on loopback ports.
 
-It issues client-credentials tokens (opaque or JWT), enforces their expiry and a per-token rate limit by its
-own (skewable) clock, serves a few Genesys endpoints with deterministic synthetic data, and injects faults on
-demand: 429s, 5xx and dropped connections on either origin, and on the login origin its own throttle (HTTP 400
-``invalid_request`` "rate limit exceeded; ...") or any other OAuth error. Only the standard library and PyJWT
-are used, so it can run wherever the client does.
+It issues client-credentials tokens (opaque or JWT), enforces their expiry and rate limits (per token and
+per endpoint prefix, in windows of any length) by its own (skewable) clock, serves a few Genesys endpoints
+with deterministic synthetic data, and injects faults on demand: 429s, 5xx and dropped connections on either
+origin, and on the login origin its own throttle (HTTP 400 ``invalid_request`` "rate limit exceeded; ...")
+or any other OAuth error. Only the standard library and PyJWT are used, so it can run wherever the client
+does.
 
 Typical use::
 

@@ -19,6 +19,11 @@ from .state import EmulatorState
 
 ECHO = "/_emulator/echo"
 
+#: Genesys' answer (HTTP 400) to a client-credentials token on an endpoint that acts as a user.
+USER_CONTEXT_REQUIRED = (
+    "This request requires a user context. Client credentials cannot be used for requests to this resource."
+)
+
 _Handler = Callable[[Request, re.Match[str], str], Response]
 _USERS_PAGE_SIZE = (25, 500)
 
@@ -39,7 +44,7 @@ class ApiApp:
         self._user_index = {data.stable_id(f"user:{i}"): i for i in range(state.users)}
         jobs = "/api/v2/analytics/conversations/details/jobs"
         self._routes: list[tuple[frozenset[str], re.Pattern[str], _Handler]] = [
-            (_methods("GET"), re.compile("/api/v2/users/me"), self._me),
+            (_methods("GET"), re.compile("/api/v2/users/me(?:/.*)?"), self._needs_user),
             (_methods("GET"), re.compile("/api/v2/users"), self._users),
             (_methods("GET"), re.compile("/api/v2/users/([^/]+)"), self._user),
             (_methods("GET"), re.compile("/api/v2/organizations/me"), self._organization),
@@ -70,21 +75,19 @@ class ApiApp:
         token = _bearer(request.header("authorization"))
         if token is None or not state.token_valid(token):
             return bad_credentials()
-        decision = state.count_rate(token)
-        headers: list[tuple[str, str]] = []
-        if decision is not None:
-            headers = [
-                ("inin-ratelimit-count", str(decision.count)),
-                ("inin-ratelimit-allowed", str(decision.allowed)),
-                ("inin-ratelimit-reset", str(decision.reset)),
-            ]
-            if decision.exceeded:
-                return rate_limited(decision.reset, [("Retry-After", str(decision.reset)), *headers])
+        # No inin-ratelimit-* headers: Genesys removed them after 5 June 2021; a 429 says Retry-After.
+        refused = state.count_rate(token, request.path)
+        if refused is not None:
+            refusal, details = refused
+            return rate_limited(
+                refusal.retry_after,
+                [("Retry-After", str(refusal.retry_after))],
+                limit=refusal.limit.as_json() if details else None,
+            )
         try:
-            response = self._route(request, token)
+            return self._route(request, token)
         except RouteError as exc:
-            response = exc.response
-        return response.with_headers(headers)
+            return exc.response
 
     def _route(self, request: Request, token: str) -> Response:
         for methods, pattern, handler in self._routes:
@@ -95,8 +98,10 @@ class ApiApp:
 
     # Endpoints. Each takes (request, path match, token).
 
-    def _me(self, request: Request, match: re.Match[str], token: str) -> Response:
-        return json_response(200, data.user(0))
+    def _needs_user(self, request: Request, match: re.Match[str], token: str) -> Response:
+        # Every token the emulator issues is a client-credentials token: no user is behind it. The message
+        # is Genesys' (measured against a real org); the code is inferred, not observed.
+        return genesys_error(400, "bad.request", USER_CONTEXT_REQUIRED)
 
     def _users(self, request: Request, match: re.Match[str], token: str) -> Response:
         query = request.params()
@@ -150,7 +155,14 @@ class ApiApp:
         org = data.organization()
         org_ref = {"id": org["id"], "name": org["name"], "selfUri": org["selfUri"]}
         client = {"id": self._state.client_id, "name": "Emulator client", "organization": org_ref}
-        body = {"organization": org_ref, "homeOrganization": org_ref, "authorizedScope": [], "OAuthClient": client}
+        body: dict[str, object] = {
+            "organization": org_ref,
+            "homeOrganization": org_ref,
+            "authorizedScope": [],
+            "OAuthClient": client,
+            # A client-credentials token acts for no user (Genesys answers null here for one).
+            "authenticatedUser": None,
+        }
         return json_response(200, body)
 
     def _query(self, request: Request, match: re.Match[str], token: str) -> Response:

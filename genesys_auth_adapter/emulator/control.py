@@ -6,7 +6,9 @@ Control requests are not API traffic: they are neither counted nor logged, and f
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
+from . import ratelimit, settings
 from .errors import RouteError, bad_request, not_found
 from .faults import TOKEN_STATUSES, Fault, make_fault
 from .messages import JsonObject, Request, Response, json_response, parse_json_object
@@ -14,8 +16,21 @@ from .state import EmulatorState
 
 PREFIX = "/_emulator/"
 
+_T = TypeVar("_T")
+
 _OK = {"ok": True}
-_KEYS = {"token", "api", "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}
+_KEYS = {
+    "token",
+    "api",
+    "rejectAllTokens",
+    "tokenDelay",
+    "skew",
+    "tokenLifetime",
+    "rateLimit",
+    "rateWindow",
+    "endpointLimits",
+    "rateLimitDetails",
+}
 
 #: The control endpoints and the fields of ``POST /_emulator/faults``, for ``genesys-auth emulator --help``.
 HELP = """\
@@ -25,18 +40,29 @@ control endpoints on the API origin (no token needed; never counted, logged or f
         "count"                  how many (default 1; 0 clears a pending fault)
         "status"                 429 (default), 500, 502, 503, 504, "drop" (close without an answer),
                                  or 400: the login throttle, invalid_request "rate limit exceeded; ..."
-        "retryAfter"             Retry-After seconds (default 1; null: no header)
+        "retryAfter"             Retry-After seconds, 0 to 86400 (default 1; null: no header)
         "retryAfterDate"         true: send Retry-After as an HTTP date on the server's clock
         "error", "description"   with status 400: any other OAuth error, e.g. "invalid_client"
     "api": {...}               fail the next API requests: "count", "status" (503 by default; 429,
                                any 5xx or "drop"), "retryAfter" (default: no header), "retryAfterDate",
                                "paths" (path prefixes, e.g. ["/api/v2/users"]; default: every path)
     "rejectAllTokens"          true: every token, new ones too, gets 401; false undoes it
-    "tokenDelay"               seconds the login service waits before each answer (0: none)
-    "skew"                     server clock minus local clock, in seconds
-    "tokenLifetime"            expires_in of tokens issued from now on (a whole number >= 1)
+    "tokenDelay"               seconds the login service waits before each answer, 0 to 600 (0: none)
+    "skew"                     server clock minus local clock, in seconds, at most 315360000 (ten years)
+                               either way
+    "tokenLifetime"            expires_in of tokens issued from now on, a whole number from 1 to 172800
+    "rateLimit"                API requests per window per token before a 429 (0: no limit; default 300)
+    "rateWindow"               the window of every rate limit, in seconds, above 0 and at most 3600
+                               (default 60, as Genesys' limits are per minute; shorten it for tests)
+    "endpointLimits"           requests per window for the whole org under a path prefix, e.g.
+                               {"/api/v2/analytics/conversations/details/query": 10} ({} removes them)
+    "rateLimitDetails"         true (default): a 429 of these limits names it in its body, "limit":
+                               {"key", "namespace", "value"}; false leaves it out
+                               (a change to rateLimit, rateWindow or endpointLimits restarts every window;
+                               Retry-After is the seconds until the exceeded window closes)
   POST /_emulator/revoke-all   every token issued so far gets 401 on its next use
-  GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s, ...)
+  GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s and by
+                               which limit, requests per token, ...)
   GET  /_emulator/requests     the last 1000 API requests
   POST /_emulator/reset        zero the counters and empty the request log
 example:
@@ -84,14 +110,15 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
     Args:
         state: The state to change.
         spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate", "error", "description"},
-            "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime"}``; every key
-            optional. An absent ``retryAfter`` means the Python method's default (1 for token, none for
-            API); null means none. A token ``status`` of 400 is the login service's throttle
-            (``invalid_request``, "rate limit exceeded; ..."), or the OAuth ``error`` and
-            ``description`` given.
+            "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime", "rateLimit",
+            "rateWindow", "endpointLimits", "rateLimitDetails"}``; every key optional. An absent
+            ``retryAfter`` means the Python method's default (1 for token, none for API); null means
+            none. A token ``status`` of 400 is the login service's throttle (``invalid_request``, "rate
+            limit exceeded; ..."), or the OAuth ``error`` and ``description`` given.
 
     Raises:
-        RouteError: With a 400 naming the first bad field; nothing has been changed then.
+        RouteError: With a 400 naming the first bad field (a NaN, an infinity or a number out of range
+            included); nothing has been changed then.
     """
     unknown = sorted(set(spec) - _KEYS)
     if unknown:
@@ -108,14 +135,24 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
             reject = _flag(spec, "rejectAllTokens")
             actions.append(lambda: state.reject_all_tokens(reject))
         if "tokenDelay" in spec:
-            delay = _number(spec, "tokenDelay", minimum=0.0)
+            delay = _checked(settings.token_delay, spec, "tokenDelay")
             actions.append(lambda: state.set_token_delay(delay))
         if "skew" in spec:
-            skew = _number(spec, "skew")
+            skew = _checked(settings.skew, spec, "skew")
             actions.append(lambda: state.set_skew(skew))
         if "tokenLifetime" in spec:
-            lifetime = _positive_integer(spec, "tokenLifetime")
+            lifetime = _checked(settings.token_lifetime, spec, "tokenLifetime")
             actions.append(lambda: state.set_token_lifetime(lifetime))
+        if {"rateLimit", "rateWindow", "endpointLimits"} & set(spec):
+            per_token = _checked(_rate_limit, spec, "rateLimit") if "rateLimit" in spec else None
+            window = _checked(_rate_window, spec, "rateWindow") if "rateWindow" in spec else None
+            endpoints = (
+                _checked(ratelimit.check_endpoint_limits, spec, "endpointLimits") if "endpointLimits" in spec else None
+            )
+            actions.append(lambda: state.set_rate_limits(per_token=per_token, window=window, endpoints=endpoints))
+        if "rateLimitDetails" in spec:
+            details = _flag(spec, "rateLimitDetails")
+            actions.append(lambda: state.set_rate_limit_details(details))
     except ValueError as exc:
         raise RouteError(bad_request(str(exc))) from None
     # Every value is valid by now, so no action can fail half-way.
@@ -129,9 +166,7 @@ def _fault(value: object, name: str, default_status: int, default_retry: int | N
     count = value.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise RouteError(bad_request(f"{name}.count must be a non-negative integer.", f"{name}.count"))
-    retry_after = value.get("retryAfter", default_retry)
-    if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))):
-        raise RouteError(bad_request(f"{name}.retryAfter must be a number or null.", f"{name}.retryAfter"))
+    retry_after = _checked(settings.retry_after, value, "retryAfter", f"{name}.retryAfter", default_retry)
     paths = value.get("paths") if name == "api" else None
     if paths is not None and not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
         raise RouteError(bad_request("api.paths must be a list of strings.", "api.paths"))
@@ -157,15 +192,20 @@ def _flag(spec: JsonObject, key: str) -> bool:
     return value
 
 
-def _number(spec: JsonObject, key: str, minimum: float | None = None) -> float:
-    value = spec[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (minimum is not None and value < minimum):
-        raise RouteError(bad_request(f"{key} must be a number" + ("." if minimum is None else f" >= {minimum}."), key))
-    return float(value)
+def _rate_limit(value: object, name: str) -> int:
+    return settings.whole(value, name, 0, settings.MAX_RATE_LIMIT)
 
 
-def _positive_integer(spec: JsonObject, key: str) -> int:
-    value = spec[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RouteError(bad_request(f"{key} must be a positive integer.", key))
-    return value
+def _rate_window(value: object, name: str) -> float:
+    return settings.seconds(value, name, 0, settings.MAX_RATE_WINDOW, low_open=True)
+
+
+def _checked(
+    check: Callable[[object, str], _T], spec: JsonObject, key: str, field: str = "", default: object = None
+) -> _T:
+    """Reads ``spec[key]`` (``default`` when absent) through a :mod:`.settings` check, as a 400 naming ``field``."""
+    field = field or key
+    try:
+        return check(spec.get(key, default), field)
+    except ValueError as exc:
+        raise RouteError(bad_request(f"{exc}.", field)) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -29,16 +29,25 @@ class Emulator:
     Args:
         client_id: The one OAuth client id the login origin accepts.
         client_secret: Its secret.
-        token_lifetime: ``expires_in`` of issued tokens, in seconds; the server enforces it by its own clock.
-        skew: Server clock minus local clock, in seconds (Date headers, JWT claims, expiry, Retry-After dates).
+        token_lifetime: ``expires_in`` of issued tokens, 1 to 172800 seconds; the server enforces it by its
+            own clock.
+        skew: Server clock minus local clock, in seconds, at most ten years either way (Date headers, JWT
+            claims, expiry, Retry-After dates).
         jwt: Issue HS256 JWTs (claims in server time) instead of opaque tokens.
-        rate_limit: API requests per minute per token; 0 disables the limit.
-        users: How many synthetic users exist.
+        rate_limit: API requests per window per token before a 429; 0 disables the per-token limit.
+        rate_window: The rate-limit window, in seconds (above 0, at most 3600): Genesys' limits are per
+            minute (60); tests shorten it. See :mod:`.ratelimit` for the model.
+        endpoint_limits: Requests per window for every request under a path prefix, counted for the whole
+            organization (all tokens together), e.g. ``{"/api/v2/analytics/conversations/details/query": 10}``.
+        rate_limit_details: Put the ``limit`` object (``key``, ``namespace``, ``value``) in the body of a
+            429 from these limits, as Genesys may; False leaves it out, as Genesys may too.
+        users: How many synthetic users exist (at most 100000).
         host: The address to listen on.
         port: 0 for three ephemeral ports; N for login on N, API on N+1, storage on N+2.
 
     Raises:
-        ValueError: On a non-positive token lifetime, a negative rate limit or user count, or a bad port.
+        ValueError: On a setting outside its range (a NaN or infinite number included) or a bad port; the
+            message names the setting and its range.
     """
 
     def __init__(
@@ -52,6 +61,10 @@ class Emulator:
         users: int = 57,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
+        rate_window: float = 60.0,
+        endpoint_limits: Mapping[str, int] | None = None,
+        rate_limit_details: bool = True,
     ) -> None:
         if not 0 <= port <= 65535 - 2:
             raise ValueError(f"port must be 0 or a port with two free ports above it, not {port}")
@@ -63,6 +76,9 @@ class Emulator:
             use_jwt=jwt,
             rate_limit=rate_limit,
             users=users,
+            rate_window=rate_window,
+            endpoint_limits=endpoint_limits,
+            rate_limit_details=rate_limit_details,
         )
         self._host = host
         self._port = port
@@ -233,13 +249,13 @@ class Emulator:
         Args:
             n: How many requests fail.
             status: 400, 429, 500, 502, 503, 504, or ``"drop"`` (read the request, close without answering).
-            retry_after: Retry-After seconds (rounded up); None omits the header.
+            retry_after: Retry-After seconds, 0 to 86400 (rounded up); None omits the header.
             retry_after_date: Send Retry-After as an HTTP-date in server time.
             error: The OAuth error of a 400; ``invalid_request`` (the throttle) by default.
             description: The description of a 400; "rate limit exceeded; ..." by default.
 
         Raises:
-            ValueError: On another status, a negative ``n``, a negative ``retry_after``, or an
+            ValueError: On another status, a negative ``n``, a ``retry_after`` out of range, or an
                 ``error``/``description`` with a status other than 400.
         """
         fault = make_fault(
@@ -267,27 +283,67 @@ class Emulator:
             n: How many requests fail (0 clears a pending fault).
             status: 429, a 5xx code, or ``"drop"``: the request is read in full and counted, then the
                 connection is closed without an answer.
-            retry_after: Retry-After seconds (rounded up); None omits the header.
+            retry_after: Retry-After seconds, 0 to 86400 (rounded up); None omits the header.
             paths: Path prefixes, e.g. ``["/api/v2/users"]``; None hits every API request.
             retry_after_date: Send Retry-After as an HTTP-date in server time.
 
         Raises:
-            ValueError: On another status, a negative ``n`` or a negative ``retry_after``.
+            ValueError: On another status, a negative ``n`` or a ``retry_after`` out of range.
         """
         fault = make_fault(status, retry_after, retry_after_date=retry_after_date, paths=paths)
         self._state.set_api_fault(n, fault)
 
     def set_token_delay(self, seconds: float) -> None:
-        """Makes the login service wait ``seconds`` before answering each token request."""
+        """Makes the login service wait ``seconds`` (0 to 600) before answering each token request.
+
+        Raises:
+            ValueError: When ``seconds`` is not a finite number in that range.
+        """
         self._state.set_token_delay(seconds)
 
     def set_skew(self, seconds: float) -> None:
-        """Sets the server clock to local time plus ``seconds`` (jump it forward to expire tokens)."""
+        """Sets the server clock to local time plus ``seconds`` (jump it forward to expire tokens).
+
+        Raises:
+            ValueError: When ``seconds`` is not a finite number within ten years (315360000 s) either way.
+        """
         self._state.set_skew(seconds)
 
     def set_token_lifetime(self, seconds: int) -> None:
-        """Sets ``expires_in`` for tokens issued from now on."""
+        """Sets ``expires_in`` for tokens issued from now on.
+
+        Raises:
+            ValueError: When ``seconds`` is not a whole number from 1 to 172800 (Genesys' maximum).
+        """
         self._state.set_token_lifetime(seconds)
+
+    def set_rate_limit(self, requests: int) -> None:
+        """Sets the per-token limit: ``requests`` per window (0: none). Every window starts afresh.
+
+        Raises:
+            ValueError: When ``requests`` is not a whole number from 0 to 10**9.
+        """
+        self._state.set_rate_limits(per_token=requests)
+
+    def set_rate_window(self, seconds: float) -> None:
+        """Sets the window of every rate limit, in seconds (Genesys': 60). Every window starts afresh.
+
+        Raises:
+            ValueError: When ``seconds`` is not a finite number above 0 and at most 3600.
+        """
+        self._state.set_rate_limits(window=seconds)
+
+    def set_endpoint_limits(self, limits: Mapping[str, int]) -> None:
+        """Replaces the endpoint limits (``{}`` removes them): requests per window per organization, by prefix.
+
+        Raises:
+            ValueError: On a prefix not under ``/api/v2/`` or a count that is not a whole number from 1.
+        """
+        self._state.set_rate_limits(endpoints=limits)
+
+    def set_rate_limit_details(self, include: bool) -> None:
+        """Puts the ``limit`` object in rate-limit 429 bodies (True, the default) or leaves it out."""
+        self._state.set_rate_limit_details(include)
 
     def server_time(self) -> float:
         """Returns the server clock: ``time.time()`` plus the skew."""

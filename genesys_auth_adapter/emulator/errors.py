@@ -25,6 +25,7 @@ def genesys_error(
     message: str,
     details: Sequence[JsonObject] = (),
     headers: Iterable[tuple[str, str]] = (),
+    limit: JsonObject | None = None,
 ) -> Response:
     """Builds a Genesys-shaped API error response.
 
@@ -33,7 +34,8 @@ def genesys_error(
         code: The Genesys error code, e.g. ``bad.credentials``.
         message: The human-readable message.
         details: Entries such as ``{"errorCode": ..., "fieldName": ...}``.
-        headers: Extra headers (Retry-After, rate-limit headers).
+        headers: Extra headers (Retry-After).
+        limit: The ``limit`` object of a 429 (``key``, ``namespace``, ``value``); None leaves it out.
 
     Returns:
         The JSON response.
@@ -47,6 +49,8 @@ def genesys_error(
         "details": list(details),
         "errors": [],
     }
+    if limit is not None:
+        body["limit"] = limit
     return json_response(status, body, headers, correlation_id=context_id)
 
 
@@ -66,19 +70,22 @@ def bad_request(message: str, field: str | None = None, error_code: str = "INVAL
     return genesys_error(400, "bad.request", message, details)
 
 
-def rate_limited(retry_after: int | None, headers: Iterable[tuple[str, str]] = ()) -> Response:
+def rate_limited(
+    retry_after: int | None, headers: Iterable[tuple[str, str]] = (), limit: JsonObject | None = None
+) -> Response:
     """The normalized 429 (Genesys since November 2021).
 
     Args:
         retry_after: Seconds named in the message; None leaves the number out of the message.
         headers: Headers to send, Retry-After included when the caller wants one.
+        limit: The limit that was hit (Genesys adds it at its discretion since June 2023), or None.
 
     Returns:
         The JSON response.
     """
     message = "Rate limit exceeded the maximum"
     message += f". Retry the request in [{retry_after}] seconds" if retry_after is not None else "."
-    return genesys_error(429, "too.many.requests.retry.after", message, headers=headers)
+    return genesys_error(429, "too.many.requests.retry.after", message, headers=headers, limit=limit)
 
 
 def server_error(status: int, headers: Iterable[tuple[str, str]] = ()) -> Response:

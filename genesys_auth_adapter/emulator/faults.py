@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Union
 
+from . import settings
 from .errors import oauth_error, rate_limited, server_error
 from .messages import DROP, Response
 
@@ -87,7 +88,8 @@ def make_fault(
 
     Args:
         status: 429, a 5xx code, ``"drop"``, or 400 where ``allowed`` has it (the login service).
-        retry_after: Seconds (rounded up, since Retry-After is an integer), or None for no header.
+        retry_after: Seconds from 0 to 86400 (rounded up, since Retry-After is an integer), or None for no
+            header.
         retry_after_date: Send Retry-After as an HTTP-date.
         paths: Path prefixes the fault is limited to.
         allowed: The status codes permitted; None permits 429 and every 5xx.
@@ -98,8 +100,8 @@ def make_fault(
         The fault.
 
     Raises:
-        ValueError: On a status that is not permitted, a negative retry_after, or an error or
-            description for a status other than 400.
+        ValueError: On a status that is not permitted, a retry_after out of range (NaN and infinity
+            included), or an error or description for a status other than 400.
     """
     if status == "drop":
         code: int | None = None
@@ -107,8 +109,7 @@ def make_fault(
         code = status
     else:
         raise ValueError(f"unsupported fault status: {status!r}")
-    if retry_after is not None and (isinstance(retry_after, bool) or retry_after < 0):
-        raise ValueError(f"retry_after must be a non-negative number of seconds, not {retry_after!r}")
+    retry_after = settings.retry_after(retry_after)
     if (error is not None or description is not None) and code != 400:
         raise ValueError(f"error and description are for a 400 from the login service, not status {status!r}")
     for name, text in (("error", error), ("description", description)):

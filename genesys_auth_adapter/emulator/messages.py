@@ -6,7 +6,6 @@ plumbing alone decides how bytes reach the wire (and how a dropped connection lo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -64,10 +63,6 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
     correlation_id: str | None = None
     drop: bool = False
-
-    def with_headers(self, headers: Iterable[tuple[str, str]]) -> Response:
-        """Returns a copy with ``headers`` appended."""
-        return dataclasses.replace(self, headers=self.headers + tuple(headers))
 
 
 App = Callable[[Request], Response]

@@ -47,6 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "genesys-emulator"
     timeout = IDLE_TIMEOUT
     server: _Server
+    _headers_buffer: list[bytes]  # the base class's, undeclared in its stubs
+    _headers_sent = False
 
     def setup(self) -> None:
         super().setup()
@@ -65,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _BodyError as exc:
             self.close_connection = True
             if exc.response is not None:
-                self._write(exc.response)
+                self._answer(exc.response)
             return
         parts = urlsplit(self.path)
         request = Request(
@@ -84,7 +86,26 @@ class _Handler(BaseHTTPRequestHandler):
             # Nothing is written: closing now gives the client EOF where it waits for a status line.
             self.close_connection = True
             return
-        self._write(response)
+        self._answer(response)
+
+    def _answer(self, response: Response) -> None:
+        """Writes ``response``; when that fails before any byte is sent, writes a 500 instead.
+
+        A route's odd header or a clock that cannot be formatted must not leave the client with a
+        closed connection and no answer.
+        """
+        try:
+            self._write(response)
+        except OSError:
+            raise  # the client went away: nothing to answer
+        except Exception:
+            path = urlsplit(getattr(self, "path", "")).path
+            logger.exception("emulator could not write its answer: %s %s", self.command, path)
+            self.close_connection = True
+            if self._headers_sent:
+                return  # part of the answer is out: closing is all that is left
+            self._headers_buffer = []
+            self._write(server_error(500))
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -132,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _write(self, response: Response) -> None:
+        self._headers_sent = False
         self.send_response(response.status)
         self.send_header("ININ-Correlation-Id", response.correlation_id or str(uuid.uuid4()))
         if response.content_type:
@@ -142,6 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
+        self._headers_sent = True
         self.end_headers()
         if self.command != "HEAD" and response.status not in _NO_BODY_STATUSES and response.body:
             self.wfile.write(response.body)
@@ -150,13 +173,19 @@ class _Handler(BaseHTTPRequestHandler):
         # Called by the base class for unparsable requests; answer in the same shape as everything else.
         self.close_connection = True
         reason = message or self.responses.get(code, ("Error", ""))[0]
-        self._write(genesys_error(code, "bad.request" if code < 500 else "server.error", reason))
+        self._answer(genesys_error(code, "bad.request" if code < 500 else "server.error", reason))
 
     def version_string(self) -> str:
         return self.server_version
 
     def date_time_string(self, timestamp: float | None = None) -> str:
-        return email.utils.formatdate(self.server.clock() if timestamp is None else timestamp, usegmt=True)
+        try:
+            when = self.server.clock() if timestamp is None else timestamp
+            return email.utils.formatdate(when, usegmt=True)
+        except (ArithmeticError, ValueError, OSError):
+            # A server clock beyond what a date can say (the settings forbid it; stay answering anyway).
+            logger.warning("%s: the server clock cannot be written as a date; sending local time", self.server.name)
+            return email.utils.formatdate(time.time(), usegmt=True)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The request line carries query strings (signed URLs); log method and path only.

@@ -1,4 +1,4 @@
-"""All mutable emulator state, under one lock: tokens, rate windows, faults, counters, the request log, jobs.
+"""All mutable emulator state, under one lock: tokens, rate limits, faults, counters, the request log, jobs.
 
 Routes on every origin's threads call in here; nothing else in the package keeps mutable state, so this one
 lock is the whole concurrency story. Methods hold it only for dictionary work, never across I/O or sleeps.
@@ -8,23 +8,23 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import math
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import tokens
+from . import settings, tokens
 from .data import ConversationQuery
 from .faults import Fault
 from .messages import Request
+from .ratelimit import RateLimiter, Refusal, check_endpoint_limits
 
 #: How many API-origin requests :meth:`EmulatorState.requests` remembers.
 LOG_SIZE = 1000
 
-_WINDOW = 60.0
 _PRUNE_AT = 10_000
 
 _COUNTER_NAMES = (
@@ -43,16 +43,6 @@ _COUNTER_NAMES = (
 
 
 @dataclass(frozen=True)
-class RateDecision:
-    """The outcome of counting one request against its token's window."""
-
-    count: int
-    allowed: int
-    reset: int
-    exceeded: bool
-
-
-@dataclass(frozen=True)
 class JobView:
     """A snapshot of an analytics job.
 
@@ -67,12 +57,6 @@ class JobView:
     query: ConversationQuery
     submitted: float
     completed: float | None
-
-
-@dataclass
-class _Window:
-    start: float
-    count: int = 0
 
 
 @dataclass
@@ -97,11 +81,14 @@ class EmulatorState:
         token_lifetime: ``expires_in`` of issued tokens, in seconds.
         skew: Server clock minus local clock, in seconds.
         use_jwt: Issue JWTs instead of opaque tokens.
-        rate_limit: Requests per minute per token; 0 disables the limit.
+        rate_limit: Requests per window per token; 0 disables the per-token limit.
+        rate_window: The rate-limit window, in seconds (Genesys': 60).
+        endpoint_limits: Requests per window per organization, by path prefix under ``/api/v2/``.
+        rate_limit_details: Put the ``limit`` object in the 429s of these limits.
         users: How many synthetic users exist.
 
     Raises:
-        ValueError: On a non-positive lifetime or a negative rate limit or user count.
+        ValueError: On a setting outside its range (see :mod:`.settings`), naming it.
     """
 
     def __init__(
@@ -114,22 +101,29 @@ class EmulatorState:
         use_jwt: bool,
         rate_limit: int,
         users: int,
+        rate_window: float = 60.0,
+        endpoint_limits: Mapping[str, int] | None = None,
+        rate_limit_details: bool = True,
     ) -> None:
-        if rate_limit < 0 or users < 0:
-            raise ValueError("rate_limit and users must not be negative")
         self.client_id = client_id
         self.client_secret = client_secret
         self.use_jwt = use_jwt
-        self.rate_limit = rate_limit
-        self.users = users
+        rate = _rate_settings(rate_limit, rate_window, endpoint_limits or {})
+        self.users = settings.whole(users, "users", 0, settings.MAX_USERS)
         self._lock = threading.Lock()
-        self._skew = float(skew)
-        self._lifetime = _positive_lifetime(token_lifetime)
+        self._skew = settings.skew(skew)
+        self._lifetime = settings.token_lifetime(token_lifetime)
         self._token_delay = 0.0
         self._key = tokens.new_signing_key()
         self._expiry: dict[str, float] = {}
         self._reject_all = False
-        self._windows: dict[str, _Window] = {}
+        self._rate = rate
+        self._limiter = RateLimiter(*rate)
+        self._rate_details = _flag(rate_limit_details, "rate_limit_details")
+        self._serial: dict[str, int] = {}
+        self._issued_ever = 0
+        self._by_token: dict[int, int] = {}
+        self._429_by_limit: dict[str, int] = {}
         self._token_fault: _Pending | None = None
         self._api_fault: _Pending | None = None
         self._jobs: dict[str, _Job] = {}
@@ -151,22 +145,22 @@ class EmulatorState:
         return time.time() + self._skew
 
     def set_skew(self, seconds: float) -> None:
-        """Moves the server clock to local time plus ``seconds``."""
+        """Moves the server clock to local time plus ``seconds`` (at most ten years either way)."""
+        skew = settings.skew(seconds)
         with self._lock:
-            self._skew = float(seconds)
+            self._skew = skew
 
     def set_token_lifetime(self, seconds: int) -> None:
-        """Sets ``expires_in`` for tokens issued from now on (issued tokens keep theirs)."""
-        lifetime = _positive_lifetime(seconds)
+        """Sets ``expires_in`` for tokens issued from now on (issued tokens keep theirs): 1 to 172800."""
+        lifetime = settings.token_lifetime(seconds)
         with self._lock:
             self._lifetime = lifetime
 
     def set_token_delay(self, seconds: float) -> None:
-        """Sets how long the login service waits before answering a token request."""
-        if seconds < 0:
-            raise ValueError("token delay must not be negative")
+        """Sets how long the login service waits before answering a token request: 0 to 600 seconds."""
+        delay = settings.token_delay(seconds)
         with self._lock:
-            self._token_delay = float(seconds)
+            self._token_delay = delay
 
     def token_delay(self) -> float:
         """Returns the configured token delay in seconds."""
@@ -195,8 +189,11 @@ class EmulatorState:
                 current = self._now()
                 for stale in [t for t, expiry in self._expiry.items() if expiry <= current]:
                     del self._expiry[stale]
-                    self._windows.pop(stale, None)
+                    self._serial.pop(stale, None)
+                    self._limiter.forget(stale)
             self._expiry[token] = now + lifetime
+            self._issued_ever += 1
+            self._serial[token] = self._issued_ever
             self._counts["tokens_issued"] += 1
         return token, lifetime
 
@@ -210,13 +207,13 @@ class EmulatorState:
         """Revokes one token."""
         with self._lock:
             self._expiry.pop(token, None)
-            self._windows.pop(token, None)
+            self._limiter.forget(token)
 
     def revoke_all(self) -> None:
         """Revokes every token issued so far."""
         with self._lock:
             self._expiry.clear()
-            self._windows.clear()
+            self._limiter.clear_tokens()
 
     def reject_all_tokens(self, reject: bool) -> None:
         """Makes every token, including ones issued later, invalid (or valid again)."""
@@ -225,23 +222,51 @@ class EmulatorState:
 
     # Rate limiting.
 
-    def count_rate(self, token: str) -> RateDecision | None:
-        """Counts one request against the token's fixed one-minute window.
+    def set_rate_limits(
+        self,
+        *,
+        per_token: int | None = None,
+        window: float | None = None,
+        endpoints: Mapping[str, int] | None = None,
+    ) -> None:
+        """Changes the limits given (None keeps one); every window starts afresh.
+
+        Raises:
+            ValueError: On a value out of range, naming it; nothing changes then.
+        """
+        with self._lock:
+            current = self._rate
+        rate = _rate_settings(
+            current[0] if per_token is None else per_token,
+            current[1] if window is None else window,
+            current[2] if endpoints is None else endpoints,
+        )
+        with self._lock:
+            self._rate = rate
+            self._limiter = RateLimiter(*rate)
+
+    def set_rate_limit_details(self, include: bool) -> None:
+        """Puts the ``limit`` object in rate-limit 429s (True) or leaves it out."""
+        value = _flag(include, "rate limit details")
+        with self._lock:
+            self._rate_details = value
+
+    def count_rate(self, token: str, path: str) -> tuple[Refusal, bool] | None:
+        """Counts one request with a valid ``token`` for ``path`` against every limit that applies.
 
         Returns:
-            The decision, or None when rate limiting is disabled.
+            None when the request is within every limit; else the refusal and whether its 429 names the
+            limit (``rate_limit_details``).
         """
-        if self.rate_limit <= 0:
-            return None
         with self._lock:
-            now = self._now()
-            window = self._windows.get(token)
-            # A clock set back (set_skew) also starts a new window, so a window never lasts over a minute.
-            if window is None or not window.start <= now < window.start + _WINDOW:
-                window = self._windows[token] = _Window(now)
-            window.count += 1
-            reset = max(1, math.ceil(window.start + _WINDOW - now))
-            return RateDecision(window.count, self.rate_limit, reset, window.count > self.rate_limit)
+            serial = self._serial.get(token, 0)
+            self._by_token[serial] = self._by_token.get(serial, 0) + 1
+            refusal = self._limiter.count(token, path, self._now())
+            if refusal is None:
+                return None
+            key = refusal.limit.key
+            self._429_by_limit[key] = self._429_by_limit.get(key, 0) + 1
+            return refusal, self._rate_details
 
     # Faults.
 
@@ -312,6 +337,9 @@ class EmulatorState:
         with self._lock:
             snapshot: dict[str, Any] = dict(self._counts)
             snapshot["requests_by_path"] = dict(self._by_path)
+            # Issue numbers, not tokens: a counter never shows a token.
+            snapshot["requests_by_token"] = {str(serial): n for serial, n in sorted(self._by_token.items())}
+            snapshot["api_429_by_limit"] = dict(self._429_by_limit)
             return snapshot
 
     def requests(self) -> list[dict[str, Any]]:
@@ -324,6 +352,8 @@ class EmulatorState:
         with self._lock:
             self._counts = dict.fromkeys(_COUNTER_NAMES, 0)
             self._by_path.clear()
+            self._by_token.clear()
+            self._429_by_limit.clear()
             self._log.clear()
 
     # Analytics jobs.
@@ -368,7 +398,15 @@ def _pending(count: int, fault: Fault) -> _Pending | None:
     return _Pending(count, fault) if count else None
 
 
-def _positive_lifetime(seconds: int) -> int:
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-        raise ValueError(f"token lifetime must be a positive integer of seconds, not {seconds!r}")
-    return seconds
+def _rate_settings(per_token: object, window: object, endpoints: object) -> tuple[int, float, dict[str, int]]:
+    return (
+        settings.whole(per_token, "rate_limit", 0, settings.MAX_RATE_LIMIT),
+        settings.seconds(window, "rate_window", 0, settings.MAX_RATE_WINDOW, low_open=True),
+        check_endpoint_limits(endpoints),
+    )
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, not {value!r}")
+    return value

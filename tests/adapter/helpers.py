@@ -16,7 +16,7 @@ from genesys_auth_adapter import GenesysAdapter, GenesysAuth, ManualClock
 API = "https://api.mypurecloud.com"
 LOGIN = "https://login.mypurecloud.com"
 TOKEN_URL = f"{LOGIN}/oauth/token"
-USERS_ME = f"{API}/api/v2/users/me"
+ORG_ME = f"{API}/api/v2/organizations/me"
 CLIENT_ID = "client-id-4711"
 CLIENT_SECRET = "s3cr3t-Xy9-do-not-log"
 BASIC_CREDENTIALS = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()

@@ -185,11 +185,11 @@ def test_a_refresh_returning_a_non_ascii_token_fails_the_request_with_a_token_er
 
     source = AccessToken("unknown-to-the-emulator", api_url=emu.api_url, refresh=refresh)
     with session(source, timeout=(5.0, 15.0)) as s, pytest.raises(TokenRequestError) as caught:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
     assert calls == [1]  # the 401 was answered by asking the callback once
     assert "unusable token" in str(caught.value)
     assert "vault" not in str(caught.value)
-    assert [r["path"] for r in emu.requests()] == ["/api/v2/users/me"]  # the bad token was never sent
+    assert [r["path"] for r in emu.requests()] == ["/api/v2/organizations/me"]  # the bad token was never sent
 
 
 def test_bad_urls_fail_when_the_credentials_are_made() -> None:

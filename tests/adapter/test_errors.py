@@ -106,3 +106,40 @@ def test_raise_for_genesys_raises_for_4xx_and_5xx(status: int, kind: type[ApiErr
     assert caught.value.status == status
     assert caught.value.code == "x.y"
     assert isinstance(caught.value, requests.RequestException)
+
+
+USER_CONTEXT_400 = {
+    "message": "This request requires a user context. Client credentials cannot be used for requests to this resource.",
+    "code": "bad.request",
+    "status": 400,
+    "contextId": "ctx-user",
+    "details": [],
+    "errors": [],
+}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        USER_CONTEXT_400["message"],
+        "THIS REQUEST REQUIRES A USER CONTEXT.",
+        "Client  credentials\ncannot be used for requests to this resource.",
+    ],
+    ids=["genesys", "upper-case", "second-sentence-odd-spacing"],
+)
+def test_a_user_context_400_says_a_client_credentials_token_cannot_call_the_endpoint(message: str) -> None:
+    """Pins: the 400 a client-credentials token gets from /api/v2/users/me explains itself and the way out."""
+    body = {**USER_CONTEXT_400, "message": message}
+    error = error_from_response(response_for(400, json=body, headers={"ININ-Correlation-Id": "corr-7"}))
+
+    text = str(error)
+    assert error.message == message  # Genesys' own words stay as they came
+    assert text.startswith(f"HTTP 400 bad.request: {message} (correlation id corr-7). ")
+    assert "needs a user's token; a client-credentials token cannot call it" in text
+    assert "authorization code or PKCE" in text and "/api/v2/organizations/me" in text
+
+
+def test_other_400s_get_no_user_context_advice() -> None:
+    error = error_from_response(response_for(400, json=GENESYS_400))
+
+    assert "user's token" not in str(error) and "PKCE" not in str(error)

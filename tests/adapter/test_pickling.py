@@ -175,8 +175,8 @@ def test_a_session_pickles_and_copies_into_a_working_session(
     # It works: relative paths resolve, a token is attached (sent through the recording mock).
     adapter._transport = mock
     clone.genesys_auth.login.http.mount("https://", mock)
-    mock.register_uri("GET", API + "/api/v2/users/me", json={"id": "me"})
-    response = clone.get("/api/v2/users/me")
+    mock.register_uri("GET", API + "/api/v2/organizations/me", json={"id": "me"})
+    response = clone.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert mock.sent[-1].headers["Authorization"].startswith("Bearer token-")
     # A copy shares the original's auth (one token); a pickle is an equivalent auth of its own.

@@ -28,8 +28,8 @@ from genesys_auth_adapter import (
 
 from .helpers import (
     API,
+    ORG_ME,
     TOKEN_URL,
-    USERS_ME,
     Client,
     RecordingMock,
     body_bytes,
@@ -44,17 +44,17 @@ UPLOAD = f"{API}/api/v2/uploads"
 
 def test_a_token_is_fetched_once_and_attached(client: Client) -> None:
     """Pins: the first API call gets a token; later calls reuse it."""
-    client.mock.register_uri("GET", USERS_ME, json={"id": "me"})
+    client.mock.register_uri("GET", ORG_ME, json={"id": "me"})
     for _ in range(3):
-        assert client.get(USERS_ME).json() == {"id": "me"}
+        assert client.get(ORG_ME).json() == {"id": "me"}
     assert [r.headers["Authorization"] for r in client.api_calls()] == ["Bearer token-1"] * 3
     assert len(client.token_calls()) == 1
 
 
 def test_a_401_gets_one_new_token_and_one_resend(client: Client) -> None:
     """Pins: an expired or revoked token costs the caller nothing: the same call succeeds."""
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 200))
-    response = client.get(USERS_ME)
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 200))
+    response = client.get(ORG_ME)
     assert response.status_code == 200
     assert response.json() == {"id": "me"}
     assert [r.status_code for r in response.history] == [401]
@@ -63,16 +63,16 @@ def test_a_401_gets_one_new_token_and_one_resend(client: Client) -> None:
     assert len(client.token_calls()) == 2  # the first token, then exactly one replacement
     assert response.request.headers["Authorization"] == "Bearer token-2"
     # The new token is kept for the next call.
-    client.mock.register_uri("GET", USERS_ME, json={"id": "me"})
-    client.get(USERS_ME)
+    client.mock.register_uri("GET", ORG_ME, json={"id": "me"})
+    client.get(ORG_ME)
     assert client.api_calls()[-1].headers["Authorization"] == "Bearer token-2"
     assert len(client.token_calls()) == 2
 
 
 def test_a_persistent_401_reaches_the_caller_after_one_resend(client: Client) -> None:
     """Pins: no retry loop on a token the API keeps refusing; the Genesys error body stays readable."""
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 401, 401))
-    response = client.get(USERS_ME)
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 401, 401))
+    response = client.get(ORG_ME)
     assert response.status_code == 401
     assert response.json()["code"] == "bad.credentials"
     assert response.headers["ININ-Correlation-Id"] == "api-401"
@@ -83,8 +83,8 @@ def test_a_persistent_401_reaches_the_caller_after_one_resend(client: Client) ->
 
 def test_a_persistent_401_with_stream_true_keeps_the_body_readable(client: Client) -> None:
     """Pins: draining the first 401 for the re-send does not eat the final response's body."""
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 401))
-    response = client.get(USERS_ME, stream=True)
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 401))
+    response = client.get(ORG_ME, stream=True)
     assert response.status_code == 401
     assert json.loads(response.content)["code"] == "bad.credentials"
     assert len(client.api_calls()) == 2
@@ -92,8 +92,8 @@ def test_a_persistent_401_with_stream_true_keeps_the_body_readable(client: Clien
 
 def test_a_403_is_not_re_authenticated(client: Client) -> None:
     """Pins: a permission problem is not fixed by a new token, so none is requested and nothing is re-sent."""
-    client.mock.register_uri("GET", USERS_ME, statuses(403, 200))
-    response = client.get(USERS_ME)
+    client.mock.register_uri("GET", ORG_ME, statuses(403, 200))
+    response = client.get(ORG_ME)
     assert response.status_code == 403
     assert response.json()["code"] == "missing.permissions"
     assert response.history == []
@@ -176,8 +176,8 @@ def test_a_generator_body_on_a_401_raises_unreplayable_body_error(client: Client
     assert "token-1" not in str(error)
     assert error.response is not None and error.response.status_code == 401
     # The rejected token was dropped: the next request gets a new one without a 401 first.
-    client.mock.register_uri("GET", USERS_ME, json={"id": "me"})
-    assert client.get(USERS_ME).status_code == 200
+    client.mock.register_uri("GET", ORG_ME, json={"id": "me"})
+    assert client.get(ORG_ME).status_code == 200
     assert client.api_calls()[-1].headers["Authorization"] == "Bearer token-2"
     assert len(client.token_calls()) == 2
 
@@ -194,8 +194,8 @@ def test_auth_and_adapter_together_re_send_only_once(
 ) -> None:
     """Pins: auth=GenesysAuth on a session that also mounts GenesysAdapter does not double the re-send."""
     client = make_client("adapter", auth, mock)
-    mock.register_uri("GET", USERS_ME, statuses(*codes))
-    response = client.get(USERS_ME, auth=auth)
+    mock.register_uri("GET", ORG_ME, statuses(*codes))
+    response = client.get(ORG_ME, auth=auth)
     assert response.status_code == codes[1]
     assert len(client.api_calls()) == api_calls
     assert len(client.token_calls()) == 2
@@ -251,9 +251,9 @@ def test_a_401_then_a_same_host_redirect_carries_the_new_token(client: Client) -
 def test_clock_offset_is_learned_from_api_date_headers(client: Client, clock: ManualClock) -> None:
     """Pins: every API response's Date header feeds the offset estimate (here the server is 1000.3 s behind)."""
     client.mock.register_uri("POST", TOKEN_URL, json={"access_token": "tok", "expires_in": 300})  # no Date
-    client.mock.register_uri("GET", USERS_ME, json={}, headers={"Date": http_date(clock.wall() - 1000.3)})
+    client.mock.register_uri("GET", ORG_ME, json={}, headers={"Date": http_date(clock.wall() - 1000.3)})
     assert client.auth.clock_offset is None
-    client.get(USERS_ME)
+    client.get(ORG_ME)
     estimate = client.auth.clock_offset
     assert estimate is not None
     assert estimate.low <= -1000.3 <= estimate.high
@@ -271,8 +271,8 @@ def test_auth_works_under_requests_mock_mocker(creds: ClientCredentials) -> None
 
     with requests_mock.Mocker() as m:
         m.post(TOKEN_URL, [{"json": {"access_token": "t1", "expires_in": 300}}, {"json": {"access_token": "t2"}}])
-        m.get(USERS_ME, json=users_me)
-        response = requests.get(USERS_ME, auth=GenesysAuth(creds))
+        m.get(ORG_ME, json=users_me)
+        response = requests.get(ORG_ME, auth=GenesysAuth(creds))
         assert response.status_code == 200
     assert sent == ["Bearer t1", "Bearer t2"]
     assert [r.status_code for r in response.history] == [401]
@@ -288,8 +288,8 @@ def test_an_access_token_with_refresh_is_replaced_after_a_401(client: Client) ->
 
     auth = GenesysAuth(AccessToken("given-token", "us-east-1", refresh=refresh), http=mounted(client.mock))
     other = make_client(client.mode, auth, client.mock)
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 200))
-    assert other.get(USERS_ME).status_code == 200
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 200))
+    assert other.get(ORG_ME).status_code == 200
     assert [r.headers["Authorization"] for r in other.api_calls()] == [
         "Bearer given-token",
         "Bearer refreshed-token",
@@ -302,18 +302,18 @@ def test_an_access_token_without_refresh_reports_the_401_as_a_token_error(client
     """Pins: a rejected fixed token gives a TokenRequestError that says how to supply a refresh."""
     auth = GenesysAuth(AccessToken("given-token", "us-east-1"), http=mounted(client.mock))
     other = make_client(client.mode, auth, client.mock)
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 200))
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 200))
     with pytest.raises(TokenRequestError, match="refresh"):
-        other.get(USERS_ME)
+        other.get(ORG_ME)
     assert len(other.api_calls()) == 1
 
 
 def test_a_failing_login_stops_the_request_before_the_api(client: Client) -> None:
     """Pins: with no token to send, the API is not called and the login error reaches the caller."""
     client.mock.register_uri("POST", TOKEN_URL, status_code=400, json={"error": "invalid_client"})
-    client.mock.register_uri("GET", USERS_ME, json={})
+    client.mock.register_uri("GET", ORG_ME, json={})
     with pytest.raises(TokenRequestError) as caught:
-        client.get(USERS_ME)
+        client.get(ORG_ME)
     assert caught.value.error == "invalid_client"
     assert client.api_calls() == []
 
@@ -393,7 +393,7 @@ def test_concurrent_401s_share_one_new_token(client: Client, monkeypatch: pytest
         return {"access_token": issued[-1], "token_type": "bearer", "expires_in": 3600}
 
     client.mock.register_uri("POST", TOKEN_URL, json=token)
-    client.mock.register_uri("GET", USERS_ME, json=users_me)
+    client.mock.register_uri("GET", ORG_ME, json=users_me)
     clients = [make_client(client.mode, client.auth, client.mock) for _ in range(threads)]
     client.auth.header()  # the first token, before the threads start
     statuses_seen: list[int] = []
@@ -403,7 +403,7 @@ def test_concurrent_401s_share_one_new_token(client: Client, monkeypatch: pytest
     def run(each: Client) -> None:
         try:
             start.wait()
-            statuses_seen.append(each.get(USERS_ME).status_code)
+            statuses_seen.append(each.get(ORG_ME).status_code)
         except BaseException as exc:
             errors.append(exc)
 
@@ -422,9 +422,9 @@ def test_a_401_is_answered_once_per_request_across_retries(auth: GenesysAuth, mo
     """Pins: a GET answered 401, 503, 401, 200 was sent four times and fetched two new tokens; the
     second 401 (after one re-send and a retry) now reaches the caller."""
     client = make_client("adapter", auth, mock)
-    mock.register_uri("GET", USERS_ME, statuses(401, 503, 401, 200))
+    mock.register_uri("GET", ORG_ME, statuses(401, 503, 401, 200))
     with retry_policy(RetryPolicy(backoff=0.0)):
-        response = client.get(USERS_ME)
+        response = client.get(ORG_ME)
     assert response.status_code == 401
     assert response.json()["code"] == "bad.credentials"
     assert len(client.api_calls()) == 3
@@ -434,9 +434,9 @@ def test_a_401_is_answered_once_per_request_across_retries(auth: GenesysAuth, mo
 
 def test_attempts_counts_the_resend(client: Client) -> None:
     """Pins: ``attempts(r)`` counts every send, the 401 re-send included, on both paths."""
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 200))
-    response = client.get(USERS_ME)
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 200))
+    response = client.get(ORG_ME)
     assert response.status_code == 200
     assert attempts(response) == 2
-    client.mock.register_uri("GET", USERS_ME, json={"id": "me"})
-    assert attempts(client.get(USERS_ME)) == 1
+    client.mock.register_uri("GET", ORG_ME, json={"id": "me"})
+    assert attempts(client.get(ORG_ME)) == 1

@@ -14,7 +14,7 @@ from genesys_auth_adapter.transport.scope import ApiScope
 from .helpers import API, LOGIN, Client, RecordingMock, mounted
 
 IN_SCOPE = [
-    f"{API}/api/v2/users/me",
+    f"{API}/api/v2/organizations/me",
     f"{API}/api/v2/analytics/conversations/details/query?pageSize=100",
     f"{API}/",
     API,
@@ -24,13 +24,13 @@ IN_SCOPE = [
 ]
 OUT_OF_SCOPE = [
     f"{LOGIN}/oauth/token",
-    "https://api.mypurecloud.ie/api/v2/users/me",
-    "https://api.mypurecloud.com.evil.example/api/v2/users/me",
+    "https://api.mypurecloud.ie/api/v2/organizations/me",
+    "https://api.mypurecloud.com.evil.example/api/v2/organizations/me",
     "https://api.mypurecloud.com.evil.example/",
     "https://evil.example/api/v2?next=https://api.mypurecloud.com/",
     "https://api.mypurecloud.com@evil.example/api/v2",
-    "https://api.mypurecloud.com:8443/api/v2/users/me",
-    "http://api.mypurecloud.com/api/v2/users/me",
+    "https://api.mypurecloud.com:8443/api/v2/organizations/me",
+    "http://api.mypurecloud.com/api/v2/organizations/me",
     "https://storage.example/download/abc",
 ]
 
@@ -96,7 +96,7 @@ def test_an_adapter_mounted_wider_than_the_api_base_attaches_no_token_elsewhere(
         session.get(url)
         assert "Authorization" not in mock.sent[-1].headers, url
     assert [r.url for r in mock.sent if r.url.startswith(LOGIN)] == []
-    session.get(f"{API}/api/v2/users/me")
+    session.get(f"{API}/api/v2/organizations/me")
     assert mock.sent[-1].headers["Authorization"] == "Bearer token-1"
 
 

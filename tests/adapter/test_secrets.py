@@ -25,8 +25,8 @@ from .helpers import (
     BASIC_CREDENTIALS,
     CLIENT_ID,
     CLIENT_SECRET,
+    ORG_ME,
     TOKEN_URL,
-    USERS_ME,
     RecordingMock,
     TokenEndpoint,
     make_client,
@@ -60,13 +60,13 @@ def test_debug_logs_of_a_full_flow_contain_no_secret_or_token(
     creds = ClientCredentials(CLIENT_ID, CLIENT_SECRET, "us-east-1")
     auth = GenesysAuth(creds, http=mounted(secret_mock), clock=clock, retry=RetryPolicy(max_attempts=2))
     client = make_client(mode, auth, secret_mock)
-    secret_mock.register_uri("GET", USERS_ME, statuses(401, 200, 200, 200))
+    secret_mock.register_uri("GET", ORG_ME, statuses(401, 200, 200, 200))
     secret_mock.register_uri("POST", f"{API}/api/v2/uploads", statuses(401))
 
-    assert client.get(USERS_ME).status_code == 200  # token, 401, new token, re-send
+    assert client.get(ORG_ME).status_code == 200  # token, 401, new token, re-send
     with pytest.raises(UnreplayableBodyError):
         client.post(f"{API}/api/v2/uploads", data=iter([b"a", b"b"]))
-    assert client.get(USERS_ME).status_code == 200  # the dropped token is replaced
+    assert client.get(ORG_ME).status_code == 200  # the dropped token is replaced
     clock.advance(280.0)  # the token is now due for refresh
     secret_mock.register_uri(
         "POST",
@@ -74,10 +74,10 @@ def test_debug_logs_of_a_full_flow_contain_no_secret_or_token(
         status_code=400,
         json={"error": "invalid_client", "error_description": f"secret {CLIENT_SECRET} refused"},
     )
-    assert client.get(USERS_ME).status_code == 200  # stale refresh fails, old token still used
+    assert client.get(ORG_ME).status_code == 200  # stale refresh fails, old token still used
     clock.advance(30.0)  # expired: now the refusal reaches the caller
     with pytest.raises(TokenRequestError):
-        client.get(USERS_ME)
+        client.get(ORG_ME)
 
     names = {record.name for record in caplog.records}
     assert {"genesys_auth_adapter.login", "genesys_auth_adapter.token"} <= names
@@ -94,9 +94,9 @@ def test_reprs_and_error_messages_contain_no_secret_or_token(secret_mock: Record
     auth = GenesysAuth(creds, http=mounted(secret_mock), clock=clock)
     adapter = GenesysAdapter(auth, transport=secret_mock)
     api_session = GenesysSession(auth, transport=secret_mock)
-    secret_mock.register_uri("GET", USERS_ME, statuses(401, 401, 401))
+    secret_mock.register_uri("GET", ORG_ME, statuses(401, 401, 401))
     secret_mock.register_uri("POST", f"{API}/api/v2/uploads", statuses(401))
-    response = api_session.get("/api/v2/users/me")
+    response = api_session.get("/api/v2/organizations/me")
     assert response.status_code == 401
     current = auth.manager.current
     assert current is not None and TOKEN_PREFIX in current.header  # the token is there, just hidden
@@ -130,9 +130,9 @@ def test_reprs_and_error_messages_contain_no_secret_or_token(secret_mock: Record
 
 def test_an_api_error_does_not_quote_the_authorization_header(secret_mock: RecordingMock) -> None:
     """Pins: ApiError text is built from the response body and headers, not the request's."""
-    secret_mock.register_uri("GET", USERS_ME, statuses(403))
+    secret_mock.register_uri("GET", ORG_ME, statuses(403))
     session = mounted(secret_mock)
-    response = session.get(USERS_ME, headers={"Authorization": f"Bearer {TOKEN_PREFIX}"})
+    response = session.get(ORG_ME, headers={"Authorization": f"Bearer {TOKEN_PREFIX}"})
     assert isinstance(response, requests.Response)
     error = error_from_response(response)
     assert secrets_in(str(error)) == [] and secrets_in(repr(error)) == []

@@ -17,25 +17,25 @@ from genesys_auth_adapter import (
     session,
 )
 
-from .helpers import API, CLIENT_ID, CLIENT_SECRET, TOKEN_URL, USERS_ME, RecordingMock, mounted
+from .helpers import API, CLIENT_ID, CLIENT_SECRET, ORG_ME, TOKEN_URL, RecordingMock, mounted
 
 
 def test_session_resolves_relative_paths_and_attaches_tokens(
     creds: ClientCredentials, token_http: requests.Session, mock: RecordingMock
 ) -> None:
     """Pins: session(creds).get('/api/v2/...') goes to the API base with a bearer token."""
-    mock.register_uri("GET", USERS_ME, json={"id": "me"})
+    mock.register_uri("GET", ORG_ME, json={"id": "me"})
     with session(creds, http=token_http, transport=mock) as s:
         assert isinstance(s, GenesysSession)
-        assert s.get("/api/v2/users/me").json() == {"id": "me"}
-    assert mock.sent[-1].url == USERS_ME
+        assert s.get("/api/v2/organizations/me").json() == {"id": "me"}
+    assert mock.sent[-1].url == ORG_ME
     assert mock.sent[-1].headers["Authorization"] == "Bearer token-1"
 
 
 def test_session_mounts_the_adapter_on_the_api_base_only(creds: ClientCredentials) -> None:
     """Pins: the API base gets a GenesysAdapter; every other URL keeps requests' default adapter."""
     s = session(creds)
-    adapter = s.get_adapter(f"{API}/api/v2/users/me")
+    adapter = s.get_adapter(f"{API}/api/v2/organizations/me")
     assert isinstance(adapter, GenesysAdapter)
     assert adapter.auth is s.genesys_auth
     assert not isinstance(s.get_adapter("https://storage.example/x"), GenesysAdapter)
@@ -69,11 +69,11 @@ def test_session_passes_auth_options_to_the_auth(creds: ClientCredentials) -> No
 
 def test_genesys_session_from_an_auth(auth: GenesysAuth, mock: RecordingMock) -> None:
     """Pins: GenesysSession(auth) shares the auth's token with anyone else using it."""
-    mock.register_uri("GET", USERS_ME, json={})
+    mock.register_uri("GET", ORG_ME, json={})
     s = GenesysSession(auth, transport=mock)
-    s.get("/api/v2/users/me")
-    mounted(mock).get(USERS_ME, auth=auth)
-    api = [r for r in mock.sent if r.url == USERS_ME]
+    s.get("/api/v2/organizations/me")
+    mounted(mock).get(ORG_ME, auth=auth)
+    api = [r for r in mock.sent if r.url == ORG_ME]
     assert [r.headers["Authorization"] for r in api] == ["Bearer token-1", "Bearer token-1"]
     assert len([r for r in mock.sent if r.url == TOKEN_URL]) == 1
 

@@ -28,12 +28,12 @@ def api_requests(emu: Emulator, method: str, path: str) -> list[dict[str, Any]]:
 
 
 def test_get_prints_the_json_answer_indented(genesys_emulator: Emulator, cli: Run, genesys_session: Any) -> None:
-    result = cli("api", "/api/v2/users/me")
+    result = cli("api", "/api/v2/organizations/me")
 
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith('{\n  "')
-    assert json.loads(result.stdout) == genesys_session.get("/api/v2/users/me").json()
-    assert len(api_requests(genesys_emulator, "GET", "/api/v2/users/me")) == 2  # ours, then the session's
+    assert json.loads(result.stdout) == genesys_session.get("/api/v2/organizations/me").json()
+    assert len(api_requests(genesys_emulator, "GET", "/api/v2/organizations/me")) == 2  # ours, then the session's
 
 
 def test_paginate_merges_every_user_into_one_document(
@@ -83,7 +83,7 @@ def test_a_permission_error_exits_1(cli: Run) -> None:
 
 
 def test_missing_configuration_exits_2_naming_the_variables(tmp_path: Path) -> None:
-    result = run_cli("api", "/api/v2/users/me", env={}, cwd=tmp_path)
+    result = run_cli("api", "/api/v2/organizations/me", env={}, cwd=tmp_path)
 
     assert result.returncode == 2
     for name in ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_REGION"):
@@ -97,7 +97,7 @@ def test_settings_are_read_from_a_dotenv_file_in_the_working_directory(
     lines = [f"{name}={value}" for name, value in genesys_emulator.env().items()]
     (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    result = run_cli("api", "/api/v2/users/me", env={}, cwd=tmp_path)
+    result = run_cli("api", "/api/v2/organizations/me", env={}, cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert "id" in json.loads(result.stdout)
@@ -176,7 +176,7 @@ def test_a_no_content_answer_prints_nothing(genesys_emulator: Emulator, cli: Run
 
 @pytest.mark.parametrize("header", ["no colon here", ": value", "Two Words: x"])
 def test_a_malformed_header_exits_2(cli: Run, header: str) -> None:
-    result = cli("api", "/api/v2/users/me", "-H", header)
+    result = cli("api", "/api/v2/organizations/me", "-H", header)
 
     assert result.returncode == 2
     assert "-H needs 'Name: value'" in result.stderr

@@ -42,7 +42,9 @@ def test_token_prints_only_a_token_that_the_api_accepts(genesys_emulator: Emulat
     token = result.stdout.removesuffix("\n")
     assert token and "\n" not in token and " " not in token
     answer = requests.get(
-        genesys_emulator.api_url + "/api/v2/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+        genesys_emulator.api_url + "/api/v2/organizations/me",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
     )
     assert answer.status_code == 200
     assert genesys_emulator.counters()["token_requests"] == 1
@@ -126,7 +128,7 @@ def test_emulator_serves_in_the_foreground_until_interrupted(tmp_path: Path, sto
         assert set(env) == {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_LOGIN_URL", "GENESYS_API_URL"}
 
         with session(from_env(env, use_dotenv=False)) as s:
-            answer = s.get("/api/v2/users/me", timeout=TIMEOUT)
+            answer = s.get("/api/v2/organizations/me", timeout=TIMEOUT)
             assert answer.status_code == 200
             estimate = s.genesys_auth.clock_offset
             assert estimate is not None and abs(estimate.offset - 30) <= 2

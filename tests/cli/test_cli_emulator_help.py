@@ -44,7 +44,7 @@ def test_the_example_in_the_emulator_help_injects_the_faults_it_says(
     url, body = words[words.index("-X") + 2], json.loads(words[words.index("-d") + 1])
 
     answer = requests.post(url, json=body, timeout=TIMEOUT)
-    first = genesys_session.get("/api/v2/users/me", timeout=TIMEOUT)
+    first = genesys_session.get("/api/v2/organizations/me", timeout=TIMEOUT)
 
     assert answer.status_code == 200, answer.text
     assert first.status_code == 200  # two 429s with Retry-After: 1, ridden out

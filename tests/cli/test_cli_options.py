@@ -15,7 +15,11 @@ COMMANDS = ("api", "token", "skew", "emulator", "demo")
 
 @pytest.mark.parametrize(
     "args",
-    [["-v", "api", "/api/v2/users/me"], ["api", "/api/v2/users/me", "-v"], ["api", "-v", "/api/v2/users/me"]],
+    [
+        ["-v", "api", "/api/v2/organizations/me"],
+        ["api", "/api/v2/organizations/me", "-v"],
+        ["api", "-v", "/api/v2/organizations/me"],
+    ],
 )
 def test_verbose_works_before_and_after_the_subcommand(cli: Run, args: list[str]) -> None:
     result = cli(*args)
@@ -52,7 +56,7 @@ def test_version_works_after_the_subcommand(cli: Run) -> None:
 
 @pytest.mark.parametrize("method", ["GE T", "", "GET\r\nX-Injected: 1", "GÉT", "GET/1", "(GET)"])
 def test_a_method_that_is_not_an_http_token_is_a_usage_error(genesys_emulator: Emulator, cli: Run, method: str) -> None:
-    result = cli("api", "/api/v2/users/me", "-X", method)
+    result = cli("api", "/api/v2/organizations/me", "-X", method)
 
     assert result.returncode == 2
     assert "not an HTTP method" in result.stderr

@@ -208,13 +208,15 @@ def test_api_off_a_terminal_shows_a_long_retry_wait_and_keeps_stdout_json(
 ) -> None:
     genesys_emulator.fail_api_requests(1, status=429, retry_after=3)
 
-    result = run_cli("api", "/api/v2/users/me", "--no-store", env=genesys_emulator.env(), cwd=tmp_path)
+    result = run_cli("api", "/api/v2/organizations/me", "--no-store", env=genesys_emulator.env(), cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("genesys-auth: GET /api/v2/users/me: still waiting after 2 s (Retrying GET /api/v2/")
+    assert lines[0].startswith(
+        "genesys-auth: GET /api/v2/organizations/me: still waiting after 2 s (Retrying GET /api/v2/"
+    )
     assert "in 3.0 s (attempt 2 of 5)" in lines[0]
-    assert lines[-1].startswith("genesys-auth: GET /api/v2/users/me: done after 3 s")
+    assert lines[-1].startswith("genesys-auth: GET /api/v2/organizations/me: done after 3 s")
     assert not any(escape in result.stderr for escape in ESCAPES)
     assert '"id"' in result.stdout and result.stdout.lstrip().startswith("{")
 
@@ -224,11 +226,14 @@ def test_api_on_a_terminal_shows_the_retry_in_the_status_line(genesys_emulator: 
     genesys_emulator.fail_api_requests(1, status=503, retry_after=3)
 
     status, out, terminal = run_on_a_terminal(
-        "api", "/api/v2/users/me", "--no-store", env=genesys_emulator.env(), cwd=tmp_path
+        "api", "/api/v2/organizations/me", "--no-store", env=genesys_emulator.env(), cwd=tmp_path
     )
 
     assert status == 0, terminal
-    assert "\r\033[KGET /api/v2/users/me (2 s): Retrying GET /api/v2/users/me in 3.0 s (attempt 2 of 5)" in terminal
+    assert (
+        "\r\033[KGET /api/v2/organizations/me (2 s): Retrying GET /api/v2/organizations/me in 3.0 s (attempt 2 of 5)"
+        in terminal
+    )
     assert terminal.endswith("\r\033[K")  # cleared once the answer came
     assert out.lstrip().startswith("{") and "\033" not in out
 

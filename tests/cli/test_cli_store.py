@@ -16,7 +16,7 @@ def test_consecutive_runs_share_one_token(genesys_emulator: Emulator, cli: Run, 
     second = cli("token")
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
-    assert cli("api", "/api/v2/users/me").returncode == 0
+    assert cli("api", "/api/v2/organizations/me").returncode == 0
     assert genesys_emulator.counters()["token_requests"] == 1
     # The token rests in the test's own cache directory, readable by this user only.
     entries = list((tmp_path / ".cache").rglob("*.json"))
@@ -27,7 +27,7 @@ def test_consecutive_runs_share_one_token(genesys_emulator: Emulator, cli: Run, 
 
 def test_no_store_asks_for_a_new_token_every_run(genesys_emulator: Emulator, cli: Run) -> None:
     assert cli("token", "--no-store").returncode == 0
-    assert cli("api", "/api/v2/users/me", "--no-store").returncode == 0
+    assert cli("api", "/api/v2/organizations/me", "--no-store").returncode == 0
     assert genesys_emulator.counters()["token_requests"] == 2
 
 
@@ -72,5 +72,5 @@ def test_a_revoked_stored_token_is_replaced_and_renew_replaces_a_valid_one(
     renewed = cli("token", "--renew").stdout.strip()
     assert renewed and renewed not in (old, new)
     assert cli("token").stdout.strip() == renewed
-    assert cli("api", "/api/v2/users/me").returncode == 0
+    assert cli("api", "/api/v2/organizations/me").returncode == 0
     assert genesys_emulator.counters()["token_requests"] == 3

@@ -12,7 +12,7 @@ from genesys_auth_adapter.emulator import Emulator
 from .frontends import Body, FrontEnd, expected_sha256, scenario
 
 ECHO = "/_emulator/echo"
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 REPLAYABLE = [kind for kind in Body if kind is not Body.GENERATOR]
 
 

@@ -15,7 +15,7 @@ from genesys_auth_adapter.emulator import Emulator
 
 from .frontends import FrontEnd, FrontEndKind, scenario
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 USERS = "/api/v2/users"
 QUERY = "/api/v2/analytics/conversations/details/query"
 INTERVAL = {"interval": "2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z"}

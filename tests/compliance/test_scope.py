@@ -32,5 +32,5 @@ async def test_absolute_urls_to_other_hosts_never_get_a_token(fe: FrontEnd, emu:
     assert counters["storage_authorization_headers"] == 0
     assert counters["token_requests"] == 0  # not even fetched: no request needed one
     # An absolute URL under the API base does get one.
-    assert (await fe.get(emu.api_url + "/api/v2/users/me")).authorization_sent
+    assert (await fe.get(emu.api_url + "/api/v2/organizations/me")).authorization_sent
     assert emu.counters()["token_requests"] == 1

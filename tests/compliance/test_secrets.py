@@ -11,7 +11,7 @@ from genesys_auth_adapter.emulator import Emulator
 
 from .frontends import FrontEnd, scenario
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 
 
 @scenario

@@ -40,7 +40,7 @@ def _echo_sha(response: requests.Response) -> str:
 def test_a_fresh_session_gets_one_token_and_reuses_it(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: a token request per call (the login service throttles token minting)."""
     for _ in range(5):
-        assert gsession.get("/api/v2/users/me").status_code == 200
+        assert gsession.get("/api/v2/organizations/me").status_code == 200
     counters = emu.counters()
     assert counters["token_requests"] == 1
     assert counters["api_requests"] == 5
@@ -50,11 +50,11 @@ def test_proactive_refresh_replaces_the_token_before_it_expires(emu: Emulator) -
     """Pins: a token used until the server rejects it. The client clock runs ahead by hand."""
     clock = ManualClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
-        assert s.get("/api/v2/users/me").status_code == 200
+        assert s.get("/api/v2/organizations/me").status_code == 200
         first = s.genesys_auth.manager.current
         assert first is not None and first.refresh_at is not None
         clock.advance(first.refresh_at - clock.monotonic() + 0.01)  # now stale, still valid
-        response = s.get("/api/v2/users/me")
+        response = s.get("/api/v2/organizations/me")
         second = s.genesys_auth.manager.current
     assert response.status_code == 200
     assert response.history == []  # no 401 was needed
@@ -67,13 +67,13 @@ def test_a_failing_refresh_ahead_of_expiry_keeps_the_valid_token_and_waits_for_n
     """Pins: the request that crosses refresh_at sitting through the login service's retry budget."""
     clock = ManualClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
-        assert s.get("/api/v2/users/me").status_code == 200
+        assert s.get("/api/v2/organizations/me").status_code == 200
         first = s.genesys_auth.manager.current
         assert first is not None and first.refresh_at is not None
         clock.advance(first.refresh_at - clock.monotonic() + 0.01)
         emu.fail_token_requests(3, status=429, retry_after=30)
         started = clock.monotonic()
-        response = s.get("/api/v2/users/me")
+        response = s.get("/api/v2/organizations/me")
         assert clock.monotonic() == started  # no wait at all on the manual clock
         assert response.status_code == 200
         assert s.genesys_auth.manager.current is first
@@ -82,17 +82,17 @@ def test_a_failing_refresh_ahead_of_expiry_keeps_the_valid_token_and_waits_for_n
 
 def test_a_revoked_token_is_replaced_and_the_request_resent(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: the 401 reaching the caller (the official SDK's client-credentials behaviour)."""
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     emu.revoke_all()
-    response = gsession.get("/api/v2/users/me")
+    response = gsession.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
     assert emu.counters()["token_requests"] == 2
-    assert emu.counters()["requests_by_path"]["/api/v2/users/me"] == 3
+    assert emu.counters()["requests_by_path"]["/api/v2/organizations/me"] == 3
 
 
 def test_a_one_off_call_with_auth_recovers_from_a_401_too(emu: Emulator, auth: GenesysAuth) -> None:
-    url = emu.api_url + "/api/v2/users/me"
+    url = emu.api_url + "/api/v2/organizations/me"
     assert requests.get(url, auth=auth, timeout=TIMEOUT).status_code == 200
     emu.revoke_all()
     response = requests.get(url, auth=auth, timeout=TIMEOUT)
@@ -103,22 +103,22 @@ def test_a_one_off_call_with_auth_recovers_from_a_401_too(emu: Emulator, auth: G
 
 def test_32_threads_on_a_revoked_token_cause_one_token_request(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: a thundering herd of token requests after a revocation."""
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     emu.revoke_all()
     emu.set_token_delay(0.3)  # a slow login service keeps the flight open while the others pile in
-    assert concurrent_gets(gsession, 32, "/api/v2/users/me") == [200] * 32
+    assert concurrent_gets(gsession, 32, "/api/v2/organizations/me") == [200] * 32
     assert emu.counters()["token_requests"] == 2  # the first token and exactly one replacement
 
 
 def test_a_persistent_401_is_returned_after_one_resend(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: an endless re-authenticate loop on a revoked grant."""
     emu.reject_all_tokens(True)
-    response = gsession.get("/api/v2/users/me")
+    response = gsession.get("/api/v2/organizations/me")
     assert response.status_code == 401
     assert response.json()["code"] == "bad.credentials"
     assert response.headers["ININ-Correlation-Id"]
     counters = emu.counters()
-    assert counters["requests_by_path"]["/api/v2/users/me"] == 2
+    assert counters["requests_by_path"]["/api/v2/organizations/me"] == 2
     assert counters["token_requests"] == 2
 
 
@@ -169,7 +169,7 @@ def test_the_resent_body_is_identical(
     emu: Emulator, gsession: GenesysSession, make_body: Callable[[], dict[str, Any]]
 ) -> None:
     """Pins: a consumed body re-sent as zero bytes after a 401."""
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     emu.revoke_all()
     response = gsession.post(ECHO, **make_body())
     assert [r.status_code for r in response.history] == [401]
@@ -186,7 +186,7 @@ def test_a_file_on_disk_is_rewound_for_the_resend(emu: Emulator, gsession: Genes
     path = tmp_path / "upload.bin"
     path.write_bytes(os.urandom(50_000))
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     emu.revoke_all()
     with path.open("rb") as handle:
         response = gsession.post(ECHO, data=handle)
@@ -196,7 +196,7 @@ def test_a_file_on_disk_is_rewound_for_the_resend(emu: Emulator, gsession: Genes
 
 def test_a_generator_body_is_never_resent_short(emu: Emulator, gsession: GenesysSession) -> None:
     """Pins: a generator re-sent empty after a 401 (it was consumed by the first send)."""
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     emu.revoke_all()
 
     def chunks() -> Iterator[bytes]:
@@ -212,7 +212,7 @@ def test_a_generator_body_is_never_resent_short(emu: Emulator, gsession: Genesys
     assert caught.value.response.json()["status"] == 401
     assert emu.counters()["requests_by_path"][ECHO] == 1
     # The rejected token was dropped: the next call just works.
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     assert emu.counters()["token_requests"] == 2
 
 
@@ -239,7 +239,7 @@ def test_a_redirect_to_storage_carries_no_authorization(
 def test_no_token_goes_to_the_login_host_or_elsewhere(emu: Emulator, auth: GenesysAuth) -> None:
     with requests.Session() as s:
         s.mount("http://", GenesysAdapter(auth))  # deliberately too wide a mount
-        s.get(emu.api_url + "/api/v2/users/me", timeout=TIMEOUT)
+        s.get(emu.api_url + "/api/v2/organizations/me", timeout=TIMEOUT)
         storage = s.get(emu.storage_url + "/signed/x", timeout=TIMEOUT)
         login = s.get(emu.login_url + "/oauth/nothing", timeout=TIMEOUT)
     assert "Authorization" not in storage.request.headers
@@ -250,7 +250,7 @@ def test_no_token_goes_to_the_login_host_or_elsewhere(emu: Emulator, auth: Genes
 def test_a_wrong_secret_is_a_typed_login_error_without_the_secret(emu: Emulator) -> None:
     secret = "not-the-right-secret-3141"
     with session(credentials_for(emu, secret=secret), timeout=TIMEOUT) as s, pytest.raises(TokenRequestError) as caught:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
     error = caught.value
     assert error.status == 400
     assert error.error == "invalid_client"
@@ -287,7 +287,7 @@ def test_skew_is_learned_from_date_headers(genesys_emulator_factory: Callable[..
     emu = genesys_emulator_factory(skew=600.0)
     with session(credentials_for(emu), timeout=TIMEOUT) as s:
         for _ in range(5):
-            s.get("/api/v2/users/me")
+            s.get("/api/v2/organizations/me")
         estimate = s.genesys_auth.clock_offset
     assert estimate is not None
     assert abs(estimate.offset - 600.0) <= 1.0
@@ -297,7 +297,7 @@ def test_skew_is_learned_from_date_headers(genesys_emulator_factory: Callable[..
 def test_jwt_tokens_are_scheduled_from_their_claims(genesys_emulator_factory: Callable[..., Emulator]) -> None:
     emu = genesys_emulator_factory(jwt=True, skew=-900.0, token_lifetime=300)
     with session(credentials_for(emu), timeout=TIMEOUT) as s:
-        assert s.get("/api/v2/users/me").status_code == 200
+        assert s.get("/api/v2/organizations/me").status_code == 200
         token = s.genesys_auth.manager.current
         estimate = s.genesys_auth.clock_offset
     assert token is not None and token.claims is not None and token.expires_at is not None
@@ -311,12 +311,12 @@ def test_debug_logs_never_contain_secrets_or_tokens(
     caplog.set_level(logging.DEBUG)
     seen_tokens: list[str] = []
     with session(creds, timeout=TIMEOUT) as s:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
         current = s.genesys_auth.manager.current
         assert current is not None
         seen_tokens.append(current.access_token)
         emu.revoke_all()
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
         current = s.genesys_auth.manager.current
         assert current is not None
         seen_tokens.append(current.access_token)
@@ -332,5 +332,5 @@ def test_the_pytest_plugin_session_fixture(genesys_emulator: Emulator, genesys_s
     body = genesys_session.get("/api/v2/users", params={"pageSize": 100}).json()
     assert body["total"] == 57
     genesys_emulator.revoke_all()
-    assert genesys_session.get("/api/v2/users/me").status_code == 200
+    assert genesys_session.get("/api/v2/organizations/me").status_code == 200
     assert json.loads(json.dumps(genesys_emulator.counters()))["token_requests"] == 2

@@ -22,7 +22,7 @@ from genesys_auth_adapter import ClientCredentials, GenesysAuth
 
 SKEW = 250.0  # the server clock minus the local clock
 DELAY = 1.2  # how long the server holds the re-sent response back after stamping its Date
-PATH = "/api/v2/users/me"
+PATH = "/api/v2/organizations/me"
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -28,7 +28,7 @@ INTERVAL = {"interval": "2026-11-01T00:00:00.000Z/2026-11-02T00:00:00.000Z"}
 
 def test_a_429_with_retry_after_is_waited_out(emu: Emulator, gsession: GenesysSession, clock: RecordingClock) -> None:
     emu.fail_api_requests(1, status=429, retry_after=1)
-    response = gsession.get("/api/v2/users/me")
+    response = gsession.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert attempts(response) == 2
     assert clock.sleeps == [1.0]
@@ -48,7 +48,7 @@ def test_a_429_without_any_hint_backs_off_briefly(
     emu: Emulator, gsession: GenesysSession, clock: RecordingClock
 ) -> None:
     emu.fail_api_requests(1, status=429, retry_after=None)
-    response = gsession.get("/api/v2/users/me")
+    response = gsession.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert len(clock.sleeps) == 1
     # The emulator's headerless 429 has no "[N] seconds" either: a short backoff, not a long stall.
@@ -63,9 +63,9 @@ def test_an_http_date_retry_after_is_read_on_the_server_clock(
     clock = RecordingClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
         for _ in range(3):  # learn the offset first
-            assert s.get("/api/v2/users/me").status_code == 200
+            assert s.get("/api/v2/organizations/me").status_code == 200
         emu.fail_api_requests(1, status=429, retry_after=2, retry_after_date=True)
-        response = s.get("/api/v2/users/me")
+        response = s.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert len(clock.sleeps) == 1
     assert 0.5 <= clock.sleeps[0] <= 3.5  # two seconds, give or take the whole-second resolution
@@ -79,7 +79,7 @@ def test_a_throttling_login_services_http_date_is_read_on_the_server_clock(
     emu.fail_token_requests(1, status=429, retry_after=2, retry_after_date=True)
     clock = RecordingClock()
     with session(credentials_for(emu), clock=clock, timeout=TIMEOUT) as s:
-        assert s.get("/api/v2/users/me").status_code == 200
+        assert s.get("/api/v2/organizations/me").status_code == 200
     assert len(clock.sleeps) == 1
     assert 0.5 <= clock.sleeps[0] <= 3.5
     assert emu.counters()["token_requests"] == 2
@@ -106,14 +106,14 @@ def test_an_attempt_budget_that_runs_out_says_what_was_tried(emu: Emulator, cred
     emu.fail_api_requests(10, status=503)
     policy = RetryPolicy(max_attempts=3, backoff=0.01)
     with session(creds, retry=policy, timeout=TIMEOUT) as s, pytest.raises(RetryExhaustedError) as caught:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
     error = caught.value
     assert error.attempts == 3
     assert error.last_status == 503
     assert error.correlation_id and error.correlation_id in str(error)
     assert "attempt 3: HTTP 503" in str(error)
     assert "no attempts left" in str(error)
-    assert emu.counters()["requests_by_path"]["/api/v2/users/me"] == 3
+    assert emu.counters()["requests_by_path"]["/api/v2/organizations/me"] == 3
 
 
 def test_a_time_budget_that_runs_out_fails_at_once(
@@ -121,7 +121,7 @@ def test_a_time_budget_that_runs_out_fails_at_once(
 ) -> None:
     emu.fail_api_requests(1, status=429, retry_after=30)
     with retry_policy(RetryPolicy(max_time=5.0)), pytest.raises(RetryExhaustedError) as caught:
-        gsession.get("/api/v2/users/me")
+        gsession.get("/api/v2/organizations/me")
     assert "time budget" in str(caught.value)
     assert clock.sleeps == []
 
@@ -129,8 +129,8 @@ def test_a_time_budget_that_runs_out_fails_at_once(
 def test_a_per_request_policy_can_turn_retries_off(emu: Emulator, gsession: GenesysSession) -> None:
     emu.fail_api_requests(1, status=503)
     with retry_policy(RetryPolicy(max_attempts=1)):
-        assert gsession.get("/api/v2/users/me").status_code == 503
-    assert gsession.get("/api/v2/users/me").status_code == 200
+        assert gsession.get("/api/v2/organizations/me").status_code == 503
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_a_post_whose_connection_drops_reaches_the_server_once(emu: Emulator, gsession: GenesysSession) -> None:
@@ -142,8 +142,8 @@ def test_a_post_whose_connection_drops_reaches_the_server_once(emu: Emulator, gs
 
 
 def test_a_get_whose_connection_drops_is_retried(emu: Emulator, gsession: GenesysSession) -> None:
-    emu.fail_api_requests(1, status="drop", paths=["/api/v2/users/me"])
-    response = gsession.get("/api/v2/users/me")
+    emu.fail_api_requests(1, status="drop", paths=["/api/v2/organizations/me"])
+    response = gsession.get("/api/v2/organizations/me")
     assert response.status_code == 200
     assert attempts(response) == 2
 
@@ -178,7 +178,7 @@ def test_a_throttled_token_endpoint_gets_one_request_per_retry(
     """Pins: a convoy of token requests from 16 threads while the login service throttles, and its
     400 "rate limit exceeded" failing every thread at once as if the credentials were wrong."""
     emu.fail_token_requests(2, status=status, retry_after=retry_after)
-    assert concurrent_gets(gsession, 16, "/api/v2/users/me") == [200] * 16
+    assert concurrent_gets(gsession, 16, "/api/v2/organizations/me") == [200] * 16
     assert emu.counters()["token_requests"] == 3  # two throttled, one success: not 16 of each
     assert len(clock.sleeps) == 2  # one shared wait per throttled answer
     if retry_after is not None:
@@ -199,7 +199,7 @@ def test_other_login_400s_are_not_retried(
     """Pins: a 400 that is no throttle retried: it cannot get better by waiting."""
     emu.fail_token_requests(5, status=400, retry_after=1, error=error, description=description)
     with pytest.raises(TokenRequestError) as caught:
-        gsession.get("/api/v2/users/me")
+        gsession.get("/api/v2/organizations/me")
     assert (caught.value.status, caught.value.error) == (400, error)
     assert caught.value.is_credential_error
     assert emu.counters()["token_requests"] == 1
@@ -209,7 +209,7 @@ def test_a_login_throttle_that_outlasts_the_budget_is_reported_as_one(emu: Emula
     emu.fail_token_requests(5, status=400, retry_after=None)
     policy = RetryPolicy(max_attempts=2, backoff=0.01)
     with session(creds, retry=policy, timeout=TIMEOUT) as s, pytest.raises(TokenRequestError) as caught:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
     error = caught.value
     assert "throttling token requests" in str(error)
     assert error.correlation_id and f"correlation id {error.correlation_id}" in str(error)
@@ -220,7 +220,7 @@ def test_a_login_throttle_that_outlasts_the_budget_is_reported_as_one(emu: Emula
 @pytest.mark.parametrize("status", [503, "drop"])
 def test_token_endpoint_faults_are_retried(emu: Emulator, gsession: GenesysSession, status: object) -> None:
     emu.fail_token_requests(1, status=status, retry_after=None)  # type: ignore[arg-type]
-    assert gsession.get("/api/v2/users/me").status_code == 200
+    assert gsession.get("/api/v2/organizations/me").status_code == 200
     assert emu.counters()["token_requests"] == 2
 
 
@@ -228,18 +228,28 @@ def test_token_retries_exhausted_is_a_token_error(emu: Emulator, creds: object) 
     emu.fail_token_requests(5, status=503, retry_after=None)
     policy = RetryPolicy(max_attempts=2, backoff=0.01)
     with session(creds, retry=policy, timeout=TIMEOUT) as s, pytest.raises(TokenRequestError) as caught:
-        s.get("/api/v2/users/me")
+        s.get("/api/v2/organizations/me")
     assert "gave up after 2 attempt(s)" in str(caught.value)
     assert caught.value.status == 503
     assert caught.value.status == 503
     assert emu.counters()["token_requests"] == 2
 
 
-def test_rate_limit_headers_are_readable(emu: Emulator, gsession: GenesysSession) -> None:
-    gsession.get("/api/v2/users/me")
-    info = rate_limit(gsession.get("/api/v2/users/me"))
+def test_rate_limit_is_none_now_that_genesys_sends_no_ratelimit_headers(
+    emu: Emulator, gsession: GenesysSession
+) -> None:
+    # Genesys removed inin-ratelimit-* after 5 June 2021, and the emulator follows it: nothing to read.
+    assert rate_limit(gsession.get("/api/v2/organizations/me")) is None
+
+
+def test_rate_limit_still_reads_the_legacy_headers_when_something_sends_them() -> None:
+    response = requests.Response()
+    response.status_code = 200
+    response.headers.update(
+        {"inin-ratelimit-allowed": "300", "inin-ratelimit-count": "12", "inin-ratelimit-reset": "48"}
+    )
+
+    info = rate_limit(response)
+
     assert info is not None
-    assert info.allowed == 300
-    assert info.used == 2
-    assert info.remaining == 298
-    assert 0 <= info.reset <= 60
+    assert (info.allowed, info.used, info.remaining, info.reset) == (300, 12, 288, 48.0)

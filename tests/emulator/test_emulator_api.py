@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urljoin
 
 import pytest
@@ -30,44 +29,40 @@ def assert_bad_credentials(response: requests.Response) -> None:
 def test_requests_without_a_valid_bearer_token_get_401(genesys_emulator, authorization):
     headers = {} if authorization is None else {"Authorization": authorization}
 
-    response = requests.get(genesys_emulator.api_url + "/api/v2/users/me", headers=headers, timeout=TIMEOUT)
+    response = requests.get(genesys_emulator.api_url + "/api/v2/organizations/me", headers=headers, timeout=TIMEOUT)
 
     assert_bad_credentials(response)
-    assert "inin-ratelimit-count" not in response.headers
     assert genesys_emulator.counters()["api_401"] == 1
 
 
 def test_revoke_all_invalidates_issued_tokens_only(genesys_emulator, client):
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
     genesys_emulator.revoke_all()
 
-    assert_bad_credentials(client.get("/api/v2/users/me"))
+    assert_bad_credentials(client.get("/api/v2/organizations/me"))
     client.new_token()
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_reject_all_tokens_rejects_new_tokens_until_undone(genesys_emulator, client):
     genesys_emulator.reject_all_tokens(True)
 
-    assert_bad_credentials(client.get("/api/v2/users/me"))
+    assert_bad_credentials(client.get("/api/v2/organizations/me"))
     client.new_token()  # the login service still issues tokens
-    assert_bad_credentials(client.get("/api/v2/users/me"))
+    assert_bad_credentials(client.get("/api/v2/organizations/me"))
     genesys_emulator.reject_all_tokens(False)
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_rate_limit_per_token_gives_normalized_429(genesys_emulator_factory, make_client):
     emu = genesys_emulator_factory(rate_limit=3)
     client = make_client(emu)
 
-    allowed = [client.get("/api/v2/users/me") for _ in range(3)]
-    limited = client.get("/api/v2/users/me")
+    allowed = [client.get("/api/v2/organizations/me") for _ in range(3)]
+    limited = client.get("/api/v2/organizations/me")
 
     assert [r.status_code for r in allowed] == [200, 200, 200]
-    assert [r.headers["inin-ratelimit-count"] for r in allowed] == ["1", "2", "3"]
-    assert all(r.headers["inin-ratelimit-allowed"] == "3" for r in allowed)
-    assert all(1 <= int(r.headers["inin-ratelimit-reset"]) <= 60 for r in allowed)
     assert limited.status_code == 429
     retry_after = int(limited.headers["Retry-After"])
     assert 1 <= retry_after <= 60
@@ -75,7 +70,9 @@ def test_rate_limit_per_token_gives_normalized_429(genesys_emulator_factory, mak
     assert body["code"] == "too.many.requests.retry.after"
     assert body["status"] == 429
     assert body["message"] == f"Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"
-    assert set(body) == GENESYS_ERROR_KEYS
+    assert set(body) == GENESYS_ERROR_KEYS | {"limit"}
+    assert body["limit"] == {"key": "client.credentials.token.rate.per.minute", "namespace": "platform.api", "value": 3}
+    assert body["details"] == [] and body["errors"] == []
     assert emu.counters()["api_429"] == 1
 
 
@@ -83,20 +80,19 @@ def test_rate_limit_windows_are_per_token_and_end_after_a_minute(genesys_emulato
     emu = genesys_emulator_factory(rate_limit=1)
     first, second = make_client(emu), make_client(emu)
 
-    assert first.get("/api/v2/users/me").status_code == 200
-    assert first.get("/api/v2/users/me").status_code == 429
-    assert second.get("/api/v2/users/me").status_code == 200
+    assert first.get("/api/v2/organizations/me").status_code == 200
+    assert first.get("/api/v2/organizations/me").status_code == 429
+    assert second.get("/api/v2/organizations/me").status_code == 200
     emu.set_skew(61.0)
-    assert first.get("/api/v2/users/me").status_code == 200
+    assert first.get("/api/v2/organizations/me").status_code == 200
 
 
-def test_rate_limit_zero_disables_limit_and_headers(genesys_emulator_factory, make_client):
+def test_rate_limit_zero_disables_the_limit(genesys_emulator_factory, make_client):
     client = make_client(genesys_emulator_factory(rate_limit=0))
 
-    responses = [client.get("/api/v2/users/me") for _ in range(5)]
+    responses = [client.get("/api/v2/organizations/me") for _ in range(5)]
 
     assert [r.status_code for r in responses] == [200] * 5
-    assert "inin-ratelimit-count" not in responses[-1].headers
 
 
 def test_users_page_through_next_uri_to_the_end(genesys_emulator, client):
@@ -154,13 +150,28 @@ def test_user_by_id_and_unknown_user(genesys_emulator, client):
     assert client.get("/api/v2/users/nobody").status_code == 404
 
 
-def test_users_me_and_organizations_me(genesys_emulator, client):
-    me = client.get("/api/v2/users/me").json()
+def test_organizations_me(genesys_emulator, client):
     org = client.get("/api/v2/organizations/me").json()
 
-    assert {"id", "name", "email", "state"} <= set(me)
-    assert me["state"] == "active" and "@" in me["email"]
     assert {"id", "name", "thirdPartyOrgName"} <= set(org)
+
+
+@pytest.mark.parametrize("path", ["/api/v2/users/me", "/api/v2/users/me/", "/api/v2/users/me/anything"])
+def test_users_me_needs_a_user_context_which_client_credentials_lack(genesys_emulator, client, path):
+    """As Genesys answers a client-credentials token: 400, "This request requires a user context..."."""
+    response = client.get(path)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == GENESYS_ERROR_KEYS
+    assert body["message"] == (
+        "This request requires a user context. Client credentials cannot be used for requests to this resource."
+    )
+    assert body["code"] == "bad.request"  # the code is inferred; the message is Genesys'
+    assert body["status"] == 400 and body["details"] == [] and body["errors"] == []
+    assert response.headers["ININ-Correlation-Id"] == body["contextId"]
+    assert client.get("/api/v2/organizations/me").status_code == 200  # the token itself is fine
+    assert genesys_emulator.counters()["api_401"] == 0
 
 
 def test_roles_are_forbidden_for_the_emulated_client(genesys_emulator, client):
@@ -170,12 +181,12 @@ def test_roles_are_forbidden_for_the_emulated_client(genesys_emulator, client):
     body = response.json()
     assert body["code"] == "missing.permissions"
     assert body["message"] == "You are missing the following permission(s): authorization:role:view"
-    assert client.get("/api/v2/users/me").status_code == 200  # the token is still good
+    assert client.get("/api/v2/organizations/me").status_code == 200  # the token is still good
     assert genesys_emulator.counters()["api_401"] == 0
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/api/v2/nothing/here"), ("POST", "/api/v2/users/me"), ("GET", "/favicon.ico")]
+    ("method", "path"), [("GET", "/api/v2/nothing/here"), ("POST", "/api/v2/organizations/me"), ("GET", "/favicon.ico")]
 )
 def test_unknown_paths_get_a_genesys_404(genesys_emulator, client, method, path):
     response = client.request(method, path)
@@ -187,18 +198,31 @@ def test_unknown_paths_get_a_genesys_404(genesys_emulator, client, method, path)
 
 
 def test_tokens_me_reports_verifies_and_revokes_the_calling_token(genesys_emulator, client):
+    org = client.get("/api/v2/organizations/me").json()
     info = client.get("/api/v2/tokens/me").json()
     verify = client.request("HEAD", "/api/v2/tokens/me")
     deleted = client.request("DELETE", "/api/v2/tokens/me")
 
     assert info["OAuthClient"]["id"] == "emulator-client"
+    assert info["organization"]["id"] == org["id"]
+    assert info["authorizedScope"] == []
+    assert info["authenticatedUser"] is None  # a client-credentials token: no user
     assert verify.status_code == 200
     assert deleted.status_code == 204
     assert_bad_credentials(client.get("/api/v2/tokens/me"))
 
 
-def test_authenticated_responses_carry_rate_limit_headers(genesys_emulator, client):
-    for path in ("/api/v2/users/me", "/api/v2/authorization/roles", "/api/v2/nothing"):
-        response = client.get(path)
-        assert re.fullmatch(r"\d+", response.headers["inin-ratelimit-count"]), path
-        assert response.headers["inin-ratelimit-allowed"] == "300"
+def test_no_answer_carries_the_retired_inin_ratelimit_headers(genesys_emulator_factory, make_client):
+    """Genesys removed inin-ratelimit-allowed/-count/-reset after 5 June 2021; the emulator must not send them."""
+    emu = genesys_emulator_factory(rate_limit=2)
+    client = make_client(emu)
+    emu.fail_api_requests(1, status=429, retry_after=1, paths=["/api/v2/authorization"])
+
+    responses = [
+        client.get(path)
+        for path in ("/api/v2/organizations/me", "/api/v2/authorization/roles", "/api/v2/nothing", "/api/v2/users")
+    ]
+    responses.append(requests.get(emu.api_url + "/api/v2/users", timeout=TIMEOUT))  # no token: 401
+
+    assert [r.status_code for r in responses] == [200, 429, 404, 429, 401]
+    assert [name for r in responses for name in r.headers if name.lower().startswith("inin-ratelimit")] == []

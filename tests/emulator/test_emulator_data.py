@@ -56,7 +56,7 @@ def test_fault_values():
     assert drop.status is None
     assert limited.retry_after == 1  # Retry-After is whole seconds, rounded up
     assert limited.paths == ("/api/v2/users",)
-    assert limited.applies_to("/api/v2/users/me") and not limited.applies_to("/api/v2/organizations/me")
+    assert limited.applies_to("/api/v2/users/abc") and not limited.applies_to("/api/v2/organizations/me")
     with pytest.raises(ValueError):
         make_fault(418, None, allowed=TOKEN_STATUSES)
     with pytest.raises(ValueError):

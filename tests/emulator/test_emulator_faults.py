@@ -110,7 +110,7 @@ def test_unsupported_fault_statuses_are_refused(genesys_emulator, kind, status):
 def test_api_503_n_times_then_200(genesys_emulator, client):
     genesys_emulator.fail_api_requests(2, status=503, retry_after=1)
 
-    responses = [client.get("/api/v2/users/me") for _ in range(3)]
+    responses = [client.get("/api/v2/organizations/me") for _ in range(3)]
 
     assert [r.status_code for r in responses] == [503, 503, 200]
     assert responses[0].headers["Retry-After"] == "1"
@@ -122,7 +122,7 @@ def test_api_503_n_times_then_200(genesys_emulator, client):
 def test_api_faults_come_before_authentication(genesys_emulator):
     genesys_emulator.fail_api_requests(1, status=502)
 
-    response = requests.get(genesys_emulator.api_url + "/api/v2/users/me", timeout=10)
+    response = requests.get(genesys_emulator.api_url + "/api/v2/organizations/me", timeout=10)
 
     assert response.status_code == 502
 
@@ -130,7 +130,7 @@ def test_api_faults_come_before_authentication(genesys_emulator):
 def test_api_429_fault_is_counted_as_a_429(genesys_emulator, client):
     genesys_emulator.fail_api_requests(1, status=429, retry_after=3)
 
-    response = client.get("/api/v2/users/me")
+    response = client.get("/api/v2/organizations/me")
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "3"
@@ -141,10 +141,10 @@ def test_api_429_fault_is_counted_as_a_429(genesys_emulator, client):
 def test_api_faults_can_be_limited_to_paths(genesys_emulator, client):
     genesys_emulator.fail_api_requests(1, status=500, paths=["/api/v2/users"])
 
-    statuses = [client.get(path).status_code for path in ("/api/v2/organizations/me", "/api/v2/users/me")]
+    statuses = [client.get(path).status_code for path in ("/api/v2/organizations/me", "/api/v2/users")]
 
     assert statuses == [200, 500]
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_api_drop_on_post_is_received_and_counted(genesys_emulator, client):
@@ -173,4 +173,4 @@ def test_zero_clears_a_pending_fault(genesys_emulator, client):
     genesys_emulator.fail_api_requests(5, status=503)
     genesys_emulator.fail_api_requests(0)
 
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200

@@ -122,9 +122,9 @@ def test_every_origin_sends_a_fresh_correlation_id(genesys_emulator, client, tok
     responses = [
         token_request(emu),
         token_request(emu, auth=("x", "y")),
-        client.get("/api/v2/users/me"),
+        client.get("/api/v2/organizations/me"),
         client.get("/api/v2/authorization/roles"),
-        requests.get(emu.api_url + "/api/v2/users/me", timeout=TIMEOUT),
+        requests.get(emu.api_url + "/api/v2/organizations/me", timeout=TIMEOUT),
         requests.get(emu.api_url + "/_emulator/counters", timeout=TIMEOUT),
         requests.get(emu.storage_url + "/nothing", timeout=TIMEOUT),
     ]
@@ -135,7 +135,7 @@ def test_every_origin_sends_a_fresh_correlation_id(genesys_emulator, client, tok
 
 
 def test_error_context_id_matches_the_correlation_id(genesys_emulator):
-    response = requests.get(genesys_emulator.api_url + "/api/v2/users/me", timeout=TIMEOUT)
+    response = requests.get(genesys_emulator.api_url + "/api/v2/organizations/me", timeout=TIMEOUT)
 
     assert response.json()["contextId"] == response.headers["ININ-Correlation-Id"]
 
@@ -143,17 +143,17 @@ def test_error_context_id_matches_the_correlation_id(genesys_emulator):
 def test_server_expires_tokens_by_its_own_clock(genesys_emulator_factory, make_client):
     emu = genesys_emulator_factory(token_lifetime=60)
     client = make_client(emu)
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
     emu.set_skew(59.0)
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
     emu.set_skew(61.0)
-    expired = client.get("/api/v2/users/me")
+    expired = client.get("/api/v2/organizations/me")
 
     assert expired.status_code == 401
     assert expired.json()["code"] == "bad.credentials"
     client.new_token()  # issued at the new server time, so valid again
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_token_lifetime_change_applies_to_tokens_issued_after_it(genesys_emulator, make_client, token_request):
@@ -163,8 +163,8 @@ def test_token_lifetime_change_applies_to_tokens_issued_after_it(genesys_emulato
     assert token_request(genesys_emulator).json()["expires_in"] == 5
     new = make_client(genesys_emulator)
     genesys_emulator.set_skew(10.0)
-    assert new.get("/api/v2/users/me").status_code == 401
-    assert old.get("/api/v2/users/me").status_code == 200
+    assert new.get("/api/v2/organizations/me").status_code == 401
+    assert old.get("/api/v2/organizations/me").status_code == 200
 
 
 def test_token_delay_slows_every_token_answer(genesys_emulator, token_request):

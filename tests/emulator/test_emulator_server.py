@@ -58,7 +58,7 @@ def test_echo_reads_a_chunked_generator_body(genesys_emulator, client):
     assert base64.b64decode(response.json()["bodyBase64"]) == b"".join(parts)
     assert genesys_emulator.requests()[-1]["body_length"] == len(b"".join(parts))
     # The connection is still in step: the next request on it works.
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
     assert genesys_emulator.counters()["api_connections"] == 1
 
 
@@ -91,11 +91,11 @@ def test_malformed_chunked_body_gets_400_and_close(genesys_emulator):
 
 
 def test_two_requests_on_one_session_share_one_connection(genesys_emulator, client):
-    client.get("/api/v2/users/me")
+    client.get("/api/v2/organizations/me")
     client.get("/api/v2/organizations/me")
 
     assert genesys_emulator.counters()["api_connections"] == 1
-    requests.get(genesys_emulator.api_url + "/api/v2/users/me", timeout=TIMEOUT)
+    requests.get(genesys_emulator.api_url + "/api/v2/organizations/me", timeout=TIMEOUT)
     assert genesys_emulator.counters()["api_connections"] == 2
 
 
@@ -141,7 +141,7 @@ def test_logging_never_shows_tokens_or_secrets(genesys_emulator, client, caplog)
 
 def test_control_endpoints_match_the_python_methods(genesys_emulator, client):
     api = genesys_emulator.api_url
-    client.get("/api/v2/users/me")
+    client.get("/api/v2/organizations/me")
 
     counters = requests.get(api + "/_emulator/counters", timeout=TIMEOUT).json()
     logged = requests.get(api + "/_emulator/requests", timeout=TIMEOUT).json()
@@ -156,7 +156,7 @@ def test_control_endpoints_match_the_python_methods(genesys_emulator, client):
     assert requests.post(api + "/_emulator/reset", timeout=TIMEOUT).json() == {"ok": True}
     assert genesys_emulator.counters()["api_requests"] == 0 and genesys_emulator.requests() == []
     assert requests.post(api + "/_emulator/revoke-all", timeout=TIMEOUT).status_code == 200
-    assert client.get("/api/v2/users/me").status_code == 401
+    assert client.get("/api/v2/organizations/me").status_code == 401
 
 
 def test_control_faults_document(genesys_emulator, client, token_request):
@@ -172,12 +172,12 @@ def test_control_faults_document(genesys_emulator, client, token_request):
 
     assert [token_request(genesys_emulator).status_code for _ in range(3)] == [429, 429, 200]
     assert token_request(genesys_emulator).json()["expires_in"] == 120
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/users").status_code == 200
     assert client.get("/api/v2/organizations/me").status_code == 503
     requests.post(api + "/_emulator/faults", json={"rejectAllTokens": True}, timeout=TIMEOUT)
-    assert client.get("/api/v2/users/me").status_code == 401
+    assert client.get("/api/v2/organizations/me").status_code == 401
     requests.post(api + "/_emulator/faults", json={"rejectAllTokens": False, "skew": 30}, timeout=TIMEOUT)
-    assert client.get("/api/v2/users/me").status_code == 200
+    assert client.get("/api/v2/organizations/me").status_code == 200
     assert abs(genesys_emulator.server_time() - time.time() - 30) < 2
 
 
@@ -274,14 +274,14 @@ def test_start_and_stop_without_a_with_block():
 
 
 def test_stop_is_prompt_with_an_open_keep_alive_connection(genesys_emulator, client):
-    assert client.get("/api/v2/users/me").status_code == 200  # leaves a pooled, idle connection
+    assert client.get("/api/v2/organizations/me").status_code == 200  # leaves a pooled, idle connection
 
     started = time.monotonic()
     genesys_emulator.stop()
 
     assert time.monotonic() - started < 1.0
     with pytest.raises(requests.ConnectionError):
-        client.get("/api/v2/users/me")
+        client.get("/api/v2/organizations/me")
 
 
 def test_stop_ends_a_token_request_waiting_in_a_delay(genesys_emulator, token_request):

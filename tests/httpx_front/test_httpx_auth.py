@@ -63,17 +63,17 @@ def sync_client(genesys: Genesys, auth: GenesysHttpxAuth) -> httpx.Client:
 def test_the_token_goes_only_under_the_api_base(genesys: Genesys) -> None:
     auth = make_auth(genesys)
     with sync_client(genesys, auth) as c:
-        assert c.get(API + "/api/v2/users/me").status_code == 200
-        assert c.get("https://other.example/api/v2/users/me").status_code == 200
+        assert c.get(API + "/api/v2/organizations/me").status_code == 200
+        assert c.get("https://other.example/api/v2/organizations/me").status_code == 200
     assert [authorization for _, authorization, _ in genesys.sent] == ["Bearer token-1", None]
 
 
 def test_a_401_gets_one_new_token_and_one_resend(genesys: Genesys) -> None:
     auth = make_auth(genesys)
     with sync_client(genesys, auth) as c:
-        c.get(API + "/api/v2/users/me")
+        c.get(API + "/api/v2/organizations/me")
         genesys.rejected.add("Bearer token-1")
-        response = c.get(API + "/api/v2/users/me")
+        response = c.get(API + "/api/v2/organizations/me")
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
     assert response.history[0].json()["code"] == "bad.credentials"
@@ -128,7 +128,7 @@ def test_a_connection_failure_is_retried_through_the_librarys_transport(genesys:
     # Without the library's transport httpx raises the failure past the auth flow: it is not retried.
     failures.append(httpx.ConnectError("refused"))
     with httpx.Client(auth=auth, transport=httpx.MockTransport(flaky)) as c, pytest.raises(httpx.ConnectError):
-        c.get(API + "/api/v2/users/me")
+        c.get(API + "/api/v2/organizations/me")
 
 
 def test_a_same_host_redirect_out_of_a_prefixed_base_carries_no_token(genesys: Genesys) -> None:
@@ -148,7 +148,7 @@ def test_no_token_or_secret_in_logs_or_reprs(genesys: Genesys, caplog: pytest.Lo
     auth = make_auth(genesys)
     genesys.rejected.add("Bearer token-1")
     with sync_client(genesys, auth) as c:
-        c.get(API + "/api/v2/users/me")
+        c.get(API + "/api/v2/organizations/me")
     text = caplog.text + repr(auth) + repr(auth.state) + repr(auth.tokens)
     for secret in ("token-1", "token-2", SECRET):
         assert secret not in text
@@ -190,14 +190,14 @@ def test_a_task_cancelled_mid_request_leaves_nothing_held() -> None:
         creds = ClientCredentials("client", SECRET, api_url=API, login_url="https://login.mypurecloud.com")
         auth = GenesysHttpxAuth(creds, clock=ManualClock(), async_http=httpx.AsyncClient(transport=mock))
         async with httpx.AsyncClient(auth=auth, transport=auth.async_transport(mock)) as c:
-            first = asyncio.ensure_future(c.get(API + "/api/v2/users/me"))
+            first = asyncio.ensure_future(c.get(API + "/api/v2/organizations/me"))
             await asyncio.wait_for(token_started.wait(), 5)
             first.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await first
             assert auth.state._flight is None
             hold_tokens.set()
-            response = await asyncio.wait_for(c.get(API + "/api/v2/users/me"), 5)
+            response = await asyncio.wait_for(c.get(API + "/api/v2/organizations/me"), 5)
         assert response.status_code == 200
         assert genesys.tokens == 1  # the cancelled token request never reached the fake login service
 
@@ -248,7 +248,7 @@ def test_the_last_response_is_readable_on_retry_exhausted(genesys: Genesys) -> N
     auth.retry = RetryPolicy(max_attempts=2, backoff=0.0)
     transport = auth.transport(httpx.MockTransport(busy))
     with httpx.Client(auth=auth, transport=transport) as c, pytest.raises(RetryExhaustedError) as caught:
-        c.get(API + "/api/v2/users/me")
+        c.get(API + "/api/v2/organizations/me")
     response = caught.value.response
     assert response is not None and response.json()["message"] == "busy"
 

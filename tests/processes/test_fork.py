@@ -16,7 +16,7 @@ from .conftest import in_forked_child
 
 pytestmark = pytest.mark.usefixtures("fork_allowed")
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 
 
 def idle_local_ports(adapter: HTTPAdapter) -> set[int]:

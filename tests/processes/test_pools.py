@@ -58,7 +58,7 @@ def test_a_session_pickled_to_a_spawned_worker_works_there(emu: Emulator) -> Non
         result: dict[str, Any] = pool.apply(workers.use_session, (s,))
     assert result["status"] == 200
     assert result["base_url"] == emu.api_url
-    assert result["url"] == emu.api_url + "/api/v2/users/me"
+    assert result["url"] == emu.api_url + "/api/v2/organizations/me"
     # The worker's auth fetched its own token: the parent never asked for one.
     assert emu.counters()["token_requests"] == 1
 
@@ -68,7 +68,7 @@ def test_an_auth_pickled_to_a_spawned_worker_gets_its_own_token(emu: Emulator) -
     auth = GenesysAuth(from_env(emu.env(), use_dotenv=False))
     parent_header = auth.header()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        status = pool.apply(workers.use_auth, (auth, emu.api_url + "/api/v2/users/me"))
+        status = pool.apply(workers.use_auth, (auth, emu.api_url + "/api/v2/organizations/me"))
     assert status == 200
     assert emu.counters()["token_requests"] == 2  # the parent's and the worker's own
     assert auth.header() == parent_header  # the parent's token is untouched

@@ -19,12 +19,12 @@ def fetch_roles(env: dict[str, str]) -> int:
 def fetch_until_exhausted(env: dict[str, str]) -> int:
     """Two attempts against persistent 503s: ``RetryExhaustedError`` in the worker."""
     with session(from_env(env, use_dotenv=False), retry=RetryPolicy(max_attempts=2, backoff=0.01)) as s:
-        return s.get("/api/v2/users/me").status_code
+        return s.get("/api/v2/organizations/me").status_code
 
 
 def use_session(s: GenesysSession) -> dict[str, Any]:
     """A session that arrived by pickle: relative paths still work and a token is fetched here."""
-    response = s.get("/api/v2/users/me")
+    response = s.get("/api/v2/organizations/me")
     return {"status": response.status_code, "base_url": s.base_url, "url": response.url}
 
 

@@ -22,7 +22,7 @@ from genesys_auth_adapter.engine.state import STALE_RETRY_DELAY
 from genesys_auth_adapter.stores import MemoryTokenStore, StoredToken, StoreError
 from genesys_auth_adapter.stores.base import Lease
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 TIMEOUT = (5.0, 15.0)
 
 

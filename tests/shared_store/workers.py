@@ -7,7 +7,7 @@ from typing import Any
 
 from genesys_auth_adapter import from_env, session
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 
 
 def fingerprint(header: str) -> str:

@@ -15,7 +15,7 @@ from genesys_auth_adapter.stores.redis import RedisTokenStore
 
 from .conftest import OwnRedis
 
-ME = "/api/v2/users/me"
+ME = "/api/v2/organizations/me"
 
 
 @pytest.fixture
