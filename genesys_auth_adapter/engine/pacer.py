@@ -70,6 +70,7 @@ class _Known:
         self.throttled_at = _NEVER
         self.hold_until = _NEVER
         self.proposed: int | None = None  # the revision a probe was proposed from
+        self.lanes: dict[str, Lane] = {}  # the lanes paced by this budget, as last built (until it changes)
 
 
 class Pacer:
@@ -222,11 +223,19 @@ class Pacer:
         return ledger
 
     def _lane(self, name: str, budget_name: str, known: _Known, what: str) -> Lane:
+        lane = known.lanes.get(name)
+        if lane is not None:
+            return lane
         budget = known.budget
         if budget is None:
-            return Lane(name, HOLD, self.policy.window, None, 0, f"{what}, held until the window of its 429 ends")
-        rate = self.policy.rate(budget)
-        return Lane(name, rate, budget.window, budget_name, budget.revision, f"{what}, paced at {budget}")
+            lane = Lane(name, HOLD, self.policy.window, None, 0, f"{what}, held until the window of its 429 ends")
+        else:
+            rate = self.policy.rate(budget)
+            lane = Lane(name, rate, budget.window, budget_name, budget.revision, f"{what}, paced at {budget}")
+        if len(known.lanes) >= _LEDGERS:
+            known.lanes.clear()
+        known.lanes[name] = lane
+        return lane
 
     def _token_lesson(
         self, print_: str, limit: Limit | None, outcome: Outcome, wait: float, episode: float, now: float
@@ -305,6 +314,7 @@ class Pacer:
                 if current == budget or (newer_only and current is not None and budget.revision < current.revision):
                     continue
                 known.budget = budget
+                known.lanes.clear()
                 known.adopted_at = now
                 known.proposed = None
                 if budget.key is not None:

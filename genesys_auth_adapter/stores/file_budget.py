@@ -106,15 +106,15 @@ class FileBudgetStore:
             return {name: known[name] for name, _ in lesson.events if name in known}
 
     def budgets(self, scope: str) -> dict[str, Budget]:
-        with self._record(scope) as (record, _):
+        with self._record(scope, write=False) as (record, _):
             return _budgets(record)
 
     def close(self) -> None:
         """Nothing to release: no handle is kept between calls."""
 
     @contextmanager
-    def _record(self, scope: str) -> Iterator[tuple[dict[str, Any], float]]:
-        """The scope's record, under its lock, written back when the block ends without an exception."""
+    def _record(self, scope: str, *, write: bool = True) -> Iterator[tuple[dict[str, Any], float]]:
+        """The scope's record, under its lock, written back (``write``) when the block ends without an exception."""
         path = self._path_of(scope, ".pace.json")
         lock = self._lock_of(scope, ".pace.lock")
         try:
@@ -132,6 +132,8 @@ class FileBudgetStore:
                 now, base = self._clock.monotonic(), self._clock.wall() - self._clock.monotonic()
                 record = self._read(fd, path, base)
                 yield record, now
+                if not write:
+                    return
                 record["base"] = base
                 record["lanes"] = {name: raw for name, raw in record["lanes"].items() if _live(raw, now)}
                 _write(fd, path, json.dumps(record, separators=(",", ":")).encode())

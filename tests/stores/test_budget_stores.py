@@ -268,7 +268,7 @@ def test_the_file_record_is_private_and_a_corrupt_one_starts_afresh_with_one_war
 
 
 def test_the_file_store_forgets_lanes_written_before_a_reboot(tmp_path: Path) -> None:
-    before = ManualClock(wall=1_700_000_000.0, monotonic=900_000.0)  # up for ten days
+    before = ManualClock(wall=1_700_000_000.0, monotonic=1000.0)  # up for a quarter of an hour
     FileTokenStore(tmp_path / "tokens").budgets(clock=before).learn(SCOPE, Lesson(holds=(Hold(TOKEN.name, 50.0),)))
     after = ManualClock(wall=1_700_000_100.0, monotonic=30.0)  # rebooted: the monotonic clock started again
     store = FileTokenStore(tmp_path / "tokens").budgets(clock=after)
@@ -296,10 +296,13 @@ def test_a_failing_shared_store_means_local_pacing_and_one_warning_until_it_answ
         assert [round(a.wait, 6) for a in answers] == [0.0, 0.2, 0.4]  # paced locally, on the local lane
         assert store.down
         assert store.learn(SCOPE, Lesson(events=(("token", Told(250, 60.0, KEY, None, 2e9)),)))["token"].requests == 250
+        clock.advance(5.0)
+        assert store.reserve(SCOPE, [TOKEN], max_wait=60).granted  # Redis asked again, still down: local
         outage = [r.getMessage() for r in caplog.records if "not usable" in r.getMessage()]
         assert len(outage) == 1 and f"127.0.0.1:{server.port}" in outage[0]
         server.start()
-        clock.advance(5.0)  # the shared store is asked again only after a pause
+        assert store.budgets(SCOPE)["token"].requests == 250  # still local: a dead store costs one try per pause
+        clock.advance(5.0)
         assert store.budgets(SCOPE) == {}  # the restarted Redis is empty, and it is Redis that answered
         assert not store.down
         assert any("answers again" in r.getMessage() for r in caplog.records)

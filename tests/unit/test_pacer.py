@@ -8,7 +8,7 @@ import pytest
 
 from genesys_auth_adapter.engine.budget import HOLD, Budget, Counted, Rate, Source, Told
 from genesys_auth_adapter.engine.clock import ManualClock
-from genesys_auth_adapter.engine.gcra import LocalBudgets
+from genesys_auth_adapter.engine.gcra import Lesson, LocalBudgets
 from genesys_auth_adapter.engine.limits import fingerprint, limit_lane
 from genesys_auth_adapter.engine.pacer import TOKEN_BUDGET, Pacer
 from genesys_auth_adapter.engine.pacing import PacingPolicy
@@ -271,8 +271,10 @@ def test_failed_probes_come_less_and_less_often(clock: ManualClock) -> None:
 
 def test_a_budget_that_is_not_used_is_not_probed(clock: ManualClock) -> None:
     sim = client(clock, gap=0.5)  # 120 requests a minute against a budget of 300: never busy
-    sim.pacer.learned({TOKEN_BUDGET: Budget(300, source=Source.LIMIT, revision=1)}, clock.monotonic())
+    told = Lesson(events=((TOKEN_BUDGET, Told(300, 60.0, TOKEN_KEY, None, clock.wall())),))
+    sim.pacer.learned(sim.store.learn(sim.pacer.scope, told), clock.monotonic())
+    learned = sim.pacer.budget()
     run([sim], Server(300), clock, clock.wall() + 3600)
-    assert sim.pacer.budget() == Budget(300, source=Source.LIMIT, revision=1)
+    assert sim.pacer.budget() == learned
     assert sim.throttled == []
     assert math.isclose(max(sim.waits), 0.0, abs_tol=1e-6)
