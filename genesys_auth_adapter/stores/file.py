@@ -45,13 +45,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import platformdirs
 from filelock import BaseFileLock, FileLock, Timeout
 
 from ..errors import ConfigurationError
 from .base import AsyncLease, Lease, StoredToken, StoreError
+
+if TYPE_CHECKING:
+    from .file_budget import FileBudgetStore
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -295,6 +298,12 @@ class FileTokenStore:
     def _forget_warning(self, key: str) -> None:
         with self._guard:
             self._warned.pop(key, None)
+
+    def budgets(self, **options: Any) -> FileBudgetStore:
+        """The pacing of this host, kept in this directory (same checks, same locks); ``options`` go to it."""
+        from .file_budget import FileBudgetStore
+
+        return FileBudgetStore(self._file, self._lock, where=str(self._dir), **options)
 
 
 class _BadEntry(Exception):

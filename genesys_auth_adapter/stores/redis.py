@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 try:
@@ -40,6 +40,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess witho
 
 from ..errors import ConfigurationError
 from .base import StoredToken, StoreError
+
+if TYPE_CHECKING:
+    from .redis_budget import RedisBudgetStore
 
 DEFAULT_PREFIX = "genesys-auth-adapter"
 
@@ -355,6 +358,13 @@ class RedisTokenStore:
 
     def __repr__(self) -> str:
         return f"RedisTokenStore({self._layout.where}, prefix={self._layout.prefix!r})"
+
+    def budgets(self, **options: Any) -> RedisBudgetStore:
+        """The pacing shared through this Redis (same client, prefix and safe messages); ``options`` go to it."""
+        from .redis_budget import RedisBudgetStore
+
+        lay = self._layout
+        return RedisBudgetStore(self._client, prefix=lay.prefix, where=lay.where, failure=lay.failure, **options)
 
 
 def _checked_by_redis(url: str, where: str, options: dict[str, Any]) -> None:
