@@ -96,7 +96,7 @@ class GenesysSdkHttpClient(AbstractHttpClient):  # type: ignore[misc]  # the SDK
         if callable(pre_hook):
             options = pre_hook(options)
         wire = encode(options)
-        headers = wire.headers
+        headers = dict(wire.headers)
         authorization = headers.pop("Authorization", None)
         if wire.url not in self.auth.scope:
             if authorization is not None and authorization.lower().startswith("bearer"):
