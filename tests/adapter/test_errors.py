@@ -10,7 +10,7 @@ import requests_mock
 
 from genesys_auth_adapter import ApiError, RateLimitedError, error_from_response, raise_for_genesys
 
-from .helpers import API, USERS_ME, Client, mounted, statuses
+from .helpers import API, ORG_ME, Client, mounted, statuses
 
 URL = f"{API}/api/v2/users/abc"
 
@@ -57,10 +57,10 @@ def test_error_from_response_fills_every_field() -> None:
 
 def test_the_error_counts_the_sends_its_answer_took(client: Client) -> None:
     """Pins: an error that hid the 401 re-send before it (the official SDK front end quotes ``attempts``)."""
-    client.mock.register_uri("GET", USERS_ME, statuses(401, 403, 403))
-    resent = error_from_response(client.get(USERS_ME))
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 403, 403))
+    resent = error_from_response(client.get(ORG_ME))
     assert (resent.status, resent.code, resent.attempts) == (403, "missing.permissions", 2)
-    assert error_from_response(client.get(USERS_ME)).attempts == 1
+    assert error_from_response(client.get(ORG_ME)).attempts == 1
 
 
 def test_a_429_is_a_rate_limited_error() -> None:
