@@ -277,6 +277,10 @@ class Emulator:
         fault = make_fault(status, retry_after, retry_after_date=retry_after_date, paths=paths)
         self._state.set_api_fault(n, fault)
 
+    def rotate_secret(self, secret: str) -> None:
+        """Replaces the client secret: the old one is refused from now on; issued tokens keep working."""
+        self._state.client_secret = secret
+
     def set_token_delay(self, seconds: float) -> None:
         """Makes the login service wait ``seconds`` before answering each token request."""
         self._state.set_token_delay(seconds)

@@ -119,7 +119,9 @@ class GenesysHttpxAuth(httpx.Auth):
             self.async_tokens = AsyncTokens(self.state, afetch, afetch_ahead)
         else:
             self.tokens = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=self.state)
-            ashared = AsyncSharedFetch(async_store, self.shared.key, self.state, afetch, afetch_ahead)
+            ashared = AsyncSharedFetch(
+                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+            )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead)
 
     @property

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Iterator
@@ -33,7 +34,17 @@ from ..engine.skew import ClockOffset
 from ..engine.state import RefreshDeferred, TokenState, WaitTimeout
 from ..engine.token import IssuedToken, refresh_margin
 from ..errors import ConfigurationError
-from .base import AsyncLease, AsyncTokenStore, Lease, StoredToken, StoreError, TokenStore, store_key
+from ..oauth import TokenRequest
+from .base import (
+    AsyncLease,
+    AsyncTokenStore,
+    Lease,
+    StoredToken,
+    StoreError,
+    TokenStore,
+    secret_binding,
+    store_key,
+)
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -72,9 +83,10 @@ class _Outage:
 class _Conversions:
     """Between a store's entries (server-clock expiry) and the engine's tokens (lifetimes)."""
 
-    def __init__(self, state: TokenState, key: str) -> None:
+    def __init__(self, state: TokenState, key: str, binding: str) -> None:
         self.state = state
         self.key = key
+        self.binding = binding
         #: The stored token last handed out before this process knew the server's clock (its lifetime a guess).
         self.provisional: str | None = None
 
@@ -99,6 +111,8 @@ class _Conversions:
         make every process that takes it refresh at once.
         """
         if stored is None or stored.access_token in self.rejected_tokens() or stored.access_token == not_token:
+            return None
+        if not hmac.compare_digest(stored.binding, self.binding):  # obtained with another secret
             return None
         try:
             if stored.expires_at is None:
@@ -136,7 +150,7 @@ class _Conversions:
         """The entry for a token just obtained; its lifetime counts from when the request was sent."""
         issued_at = self.offset.server_time(sent_wall)
         expires_at = None if issued.expires_in is None else issued_at + issued.expires_in
-        return StoredToken(issued.access_token, issued.token_type, expires_at, issued_at)
+        return StoredToken(issued.access_token, issued.token_type, expires_at, issued_at, self.binding)
 
 
 class SharedFetch:
@@ -148,6 +162,7 @@ class SharedFetch:
         state: The auth's token state (its clock, offset, wait timeout and rejected tokens).
         fetch: Makes the actual token request.
         fetch_ahead: Makes a quick one (ahead of expiry).
+        binding: This process's :func:`~.base.secret_binding`: entries with another are not used.
     """
 
     def __init__(
@@ -157,10 +172,13 @@ class SharedFetch:
         state: TokenState,
         fetch: Callable[[], IssuedToken],
         fetch_ahead: Callable[[], IssuedToken],
+        *,
+        binding: str = "",
     ) -> None:
         self.store = store
         self.key = key
-        self._at = _Conversions(state, key)
+        self.binding = binding
+        self._at = _Conversions(state, key, binding)
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
@@ -266,9 +284,11 @@ class AsyncSharedFetch:
         state: TokenState,
         fetch: Callable[[], Awaitable[IssuedToken]],
         fetch_ahead: Callable[[], Awaitable[IssuedToken]],
+        *,
+        binding: str = "",
     ) -> None:
         self.store = store
-        self._at = _Conversions(state, key)
+        self._at = _Conversions(state, key, binding)
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
@@ -456,15 +476,35 @@ class _ThreadedLease:
         await asyncio.to_thread(self._lease.release)
 
 
+def _request_of(source: object) -> TokenRequest | None:
+    request_of = getattr(type(source), "token_request", None)
+    request: TokenRequest | None = request_of(source) if callable(request_of) else None
+    return request
+
+
+def _identity(request: TokenRequest) -> tuple[str, str, str, str]:
+    """(login URL, client id, grant, secret) of a token request."""
+    form = dict(request.form)
+    client_id, secret = request.basic if request.basic else (form.get("client_id", ""), request.secret)
+    return request.url, client_id, form.get("grant_type", ""), secret
+
+
 def source_key(source: object) -> str | None:
     """The store key of a token source, or None for one that makes no token request (an AccessToken)."""
-    request_of = getattr(type(source), "token_request", None)
-    request = request_of(source) if callable(request_of) else None
+    request = _request_of(source)
     if request is None:
         return None
-    form = dict(request.form)
-    client_id = request.basic[0] if request.basic else form.get("client_id", "")
-    return store_key(request.url, client_id, form.get("grant_type", ""))
+    url, client_id, grant, _ = _identity(request)
+    return store_key(url, client_id, grant)
+
+
+def source_binding(source: object) -> str:
+    """The :func:`~.base.secret_binding` of a token source's secret ("" for a source without one)."""
+    request = _request_of(source)
+    if request is None:
+        return ""
+    url, client_id, grant, secret = _identity(request)
+    return secret_binding(url, client_id, grant, secret=secret)
 
 
 def shared_fetch(
@@ -487,4 +527,4 @@ def shared_fetch(
             "A token store shares tokens that the library requests (ClientCredentials); a token you supply "
             "yourself (AccessToken) is not stored. Drop store=, or use ClientCredentials."
         )
-    return SharedFetch(store, key, state, fetch, fetch_ahead)
+    return SharedFetch(store, key, state, fetch, fetch_ahead, binding=source_binding(source))
