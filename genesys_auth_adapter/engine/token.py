@@ -42,6 +42,8 @@ class IssuedToken:
         date: The raw ``Date`` header of the token response, for the clock offset.
         minted_now: True when the token was issued by the request just made (a login response), so
             a JWT's ``iat`` is a reading of the server clock.
+        stored: True when it was taken from a token store: another process minted it, at a time this
+            one does not know (it may predate a revocation this process has just seen).
     """
 
     access_token: str = field(repr=False)
@@ -49,6 +51,7 @@ class IssuedToken:
     token_type: str = "bearer"
     date: str | None = None
     minted_now: bool = False
+    stored: bool = False
 
     def __post_init__(self) -> None:
         # The value is never quoted: it is a secret.
@@ -76,6 +79,8 @@ class Token:
         expires_at: Monotonic time the token stops working, or None when unknown.
         refresh_at: Monotonic time to start replacing it, or None when unknown.
         claims: The JWT claims when the token is a JWT, else None (never shown in ``repr``).
+        minted_at: Monotonic time just before this process asked for it (its token request, or its
+            source's refresh), or None when it came from a token store (minted elsewhere, when unknown).
     """
 
     access_token: str = field(repr=False)
@@ -85,6 +90,11 @@ class Token:
     expires_at: float | None
     refresh_at: float | None
     claims: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    minted_at: float | None = None
+
+    def minted_since(self, when: float) -> bool:
+        """Whether this process asked for the token at or after monotonic time ``when`` (a stored one: no)."""
+        return self.minted_at is not None and self.minted_at >= when
 
     def freshness(self, now: float) -> Freshness:
         """Classify the token at monotonic time ``now``."""
@@ -170,6 +180,7 @@ def build_token(
         expires_at=expires_at,
         refresh_at=refresh_at,
         claims=claims,
+        minted_at=None if issued.stored else sent_monotonic,
     )
 
 

@@ -116,7 +116,7 @@ class _Conversions:
             return None
         try:
             if stored.expires_at is None:
-                return IssuedToken(stored.access_token, token_type=stored.token_type)
+                return IssuedToken(stored.access_token, token_type=stored.token_type, stored=True)
             left = stored.expires_at - self.offset.server_time(self.clock.wall())
             lifetime = stored.expires_at - stored.issued_at
             due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
@@ -125,7 +125,7 @@ class _Conversions:
             if self.offset.estimate is None:
                 left = min(left, due + PROVISIONAL)
                 self.provisional = stored.access_token
-            return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type)
+            return IssuedToken(stored.access_token, expires_in=left, token_type=stored.token_type, stored=True)
         except ValueError as exc:  # a value no header can carry: the entry is unusable, never a crash
             _log.warning("The token store's entry for this client is unusable (%s); a new token replaces it.", exc)
             return None
@@ -248,6 +248,29 @@ class SharedFetch:
             if lease is not None:
                 self._call(lease.release, None)
 
+    def fetch_fresh(self) -> IssuedToken:
+        """A token of this process's own token request, never a stored one (a re-send's token was rejected too).
+
+        The stored token may have been minted just before the revocation that the request's first 401 told
+        of, and stored just after it. Rejected tokens are still forgotten (compare-and-delete), and the token
+        request is made under the fetch lock when it can be had within half of ``wait_timeout`` (else
+        without it): processes waiting for the lock then take this token.
+        """
+        at, key = self._at, self._at.key
+        self._forget_rejected()
+        if self._outage.down:
+            return self._own(self._fetch)
+        try:
+            lease = self.store.acquire(key, wait=at.state.wait_timeout / 2)
+        except StoreError as error:
+            self._outage.failed(error)
+            return self._own(self._fetch, save=False)
+        try:
+            return self._own(self._fetch, lease=lease)
+        finally:
+            if lease is not None:
+                self._call(lease.release, None)
+
     def fetch_ahead(self) -> IssuedToken:
         """A newer token while the current one still works: another process's, or one quick request if
         no other process is making one (else :class:`RefreshDeferred`)."""
@@ -324,13 +347,16 @@ class AsyncSharedFetch:
         self.source = "store"
         return issued
 
+    async def _forget_rejected(self) -> None:
+        for token in self._at.rejected_tokens():
+            if token not in self._forgotten and not self._outage.down:
+                self._forgotten.add(token)
+                await self._call(lambda token=token: self.store.delete_if(self._at.key, token), False)  # type: ignore[misc]
+
     async def fetch(self) -> IssuedToken:
         """See :meth:`SharedFetch.fetch`."""
         at, key = self._at, self._at.key
-        for token in at.rejected_tokens():
-            if token not in self._forgotten and not self._outage.down:
-                self._forgotten.add(token)
-                await self._call(lambda token=token: self.store.delete_if(key, token), False)  # type: ignore[misc]
+        await self._forget_rejected()
         found = at.usable(await self._call(lambda: self.store.load(key), None))
         if found is not None:
             return self._found(found)
@@ -351,6 +377,23 @@ class AsyncSharedFetch:
                     f"Waited {wait:.0f} s for a token request made by another process through the token "
                     "store; the login service may be slow, or that process stuck. Raise wait_timeout."
                 )
+            return await self._own(self._fetch, lease=lease)
+        finally:
+            if lease is not None:
+                await self._call(lease.release, None)
+
+    async def fetch_fresh(self) -> IssuedToken:
+        """See :meth:`SharedFetch.fetch_fresh`."""
+        at, key = self._at, self._at.key
+        await self._forget_rejected()
+        if self._outage.down:
+            return await self._own(self._fetch)
+        try:
+            lease = await self.store.acquire(key, wait=at.state.wait_timeout / 2)
+        except StoreError as error:
+            self._outage.failed(error)
+            return await self._own(self._fetch, save=False)
+        try:
             return await self._own(self._fetch, lease=lease)
         finally:
             if lease is not None:
