@@ -7,8 +7,6 @@ token's lifetime), and a rotated or revoked secret kept working for every proces
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -17,7 +15,6 @@ from genesys_auth_adapter import ClientCredentials, GenesysAuth, TokenRequestErr
 from genesys_auth_adapter.emulator import Emulator
 from genesys_auth_adapter.stores import StoredToken, TokenStore
 from genesys_auth_adapter.stores.base import secret_binding
-from genesys_auth_adapter.stores.file import FileTokenStore
 from genesys_auth_adapter.stores.shared import source_binding, source_key
 
 SECRET = "emulator-secret"
@@ -28,18 +25,6 @@ def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
     return genesys_emulator_factory(client_secret=SECRET)
 
 
-@pytest.fixture(params=["file", "redis"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TokenStore]:
-    if request.param == "file":
-        yield FileTokenStore(tmp_path / "tokens")
-        return
-    from genesys_auth_adapter.stores.redis import RedisTokenStore
-
-    redis_store = RedisTokenStore(request.getfixturevalue("shared_redis"), prefix=request.getfixturevalue("prefix"))
-    yield redis_store
-    redis_store.close()
-
-
 def creds(emu: Emulator, secret: str | None = None) -> ClientCredentials:
     env = emu.env()
     if secret is not None:
@@ -47,10 +32,10 @@ def creds(emu: Emulator, secret: str | None = None) -> ClientCredentials:
     return from_env(env, use_dotenv=False)
 
 
-def test_a_wrong_secret_is_refused_as_it_would_be_without_a_store(emu: Emulator, store: TokenStore) -> None:
-    right = GenesysAuth(creds(emu), store=store)
-    wrong = GenesysAuth(creds(emu, "wrong-secret"), store=store)
-    later = GenesysAuth(creds(emu), store=store)
+def test_a_wrong_secret_is_refused_as_it_would_be_without_a_store(emu: Emulator, file_or_redis: TokenStore) -> None:
+    right = GenesysAuth(creds(emu), store=file_or_redis)
+    wrong = GenesysAuth(creds(emu, "wrong-secret"), store=file_or_redis)
+    later = GenesysAuth(creds(emu), store=file_or_redis)
     token = right.header()
     with pytest.raises(TokenRequestError) as caught:
         wrong.header()
@@ -61,29 +46,29 @@ def test_a_wrong_secret_is_refused_as_it_would_be_without_a_store(emu: Emulator,
 
 
 def test_after_a_rotation_the_new_secret_works_and_the_old_one_gets_nothing_from_the_store(
-    emu: Emulator, store: TokenStore
+    emu: Emulator, file_or_redis: TokenStore
 ) -> None:
-    before = GenesysAuth(creds(emu), store=store)
+    before = GenesysAuth(creds(emu), store=file_or_redis)
     old_token = before.header()
     emu.rotate_secret("rotated-secret")
-    rotated = GenesysAuth(creds(emu), store=store)  # emu.env() now gives the new secret
+    rotated = GenesysAuth(creds(emu), store=file_or_redis)  # emu.env() now gives the new secret
     new_token = rotated.header()
     assert new_token != old_token  # the stored token was the old secret's: not taken, and not in the way
     assert emu.counters()["token_requests"] == 2
     # A process started with the old secret after the rotation is refused, as it would be without a store.
-    late = GenesysAuth(creds(emu, SECRET), store=store)
+    late = GenesysAuth(creds(emu, SECRET), store=file_or_redis)
     with pytest.raises(TokenRequestError) as caught:
         late.header()
     assert caught.value.error == "invalid_client"
-    assert GenesysAuth(creds(emu), store=store).header() == new_token  # the new secret's token is shared
+    assert GenesysAuth(creds(emu), store=file_or_redis).header() == new_token  # the new secret's token is shared
 
 
-def test_an_entry_binds_the_secret_without_revealing_it(emu: Emulator, store: TokenStore) -> None:
+def test_an_entry_binds_the_secret_without_revealing_it(emu: Emulator, file_or_redis: TokenStore) -> None:
     source = creds(emu)
-    GenesysAuth(source, store=store).header()
+    GenesysAuth(source, store=file_or_redis).header()
     key = source_key(source)
     assert key is not None
-    entry = store.load(key)
+    entry = file_or_redis.load(key)
     assert entry is not None
     assert entry.binding == source_binding(source) != ""
     assert SECRET not in key and SECRET not in entry.to_json().decode() and SECRET not in repr(entry)
