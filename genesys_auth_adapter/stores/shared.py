@@ -112,7 +112,7 @@ class _Conversions:
         """
         if stored is None or stored.access_token in self.rejected_tokens() or stored.access_token == not_token:
             return None
-        if not hmac.compare_digest(stored.binding, self.binding):  # obtained with another secret
+        if not hmac.compare_digest(stored.binding.encode(), self.binding.encode()):  # another secret's token
             return None
         try:
             if stored.expires_at is None:

@@ -94,3 +94,12 @@ def test_an_entry_without_a_binding_reads_as_matching_no_secret() -> None:
     """An entry written before bindings existed is read (and then replaced by the next token stored)."""
     old = b'{"access_token":"tok","token_type":"bearer","expires_at":2e9,"issued_at":1.9e9}'
     assert StoredToken.from_json(old) == StoredToken("tok", "bearer", 2e9, 1.9e9, "")
+
+
+def test_an_entry_with_a_foreign_binding_is_a_miss_not_a_crash(emu: Emulator, file_or_redis: TokenStore) -> None:
+    source = creds(emu)
+    key = source_key(source)
+    assert key is not None
+    file_or_redis.save(key, StoredToken("foreign", "bearer", None, 0.0, "caf\u00e9"))  # not even ASCII
+    assert GenesysAuth(source, store=file_or_redis).header() != "Bearer foreign"
+    assert emu.counters()["token_requests"] == 1
