@@ -126,9 +126,16 @@ class GenesysHttpxAuth(httpx.Auth):
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
             self.async_tokens = AsyncTokens(self.state, afetch, afetch_ahead)
         else:
-            self.tokens = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=self.state)
-            ashared = AsyncSharedFetch(async_store, self.shared.key, self.state, afetch, afetch_ahead)
-            self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead)
+            self.tokens = TokenManager(
+                self.shared.fetch,
+                fetch_ahead=self.shared.fetch_ahead,
+                state=self.state,
+                fetch_fresh=self.shared.fetch_fresh,
+            )
+            ashared = AsyncSharedFetch(
+                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+            )
+            self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
 
     @property
     def api_url(self) -> str:
@@ -247,7 +254,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     result = (
                         self.tokens.header()
                         if command.rejected is None
-                        else self.tokens.rejected(command.rejected).header
+                        else self.tokens.rejected(command.rejected, command.after)
                     )
                 elif isinstance(command, Sleep):
                     clock.sleep(command.seconds)
@@ -301,7 +308,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     if command.rejected is None:
                         result = await tokens.header()
                     else:
-                        result = (await tokens.rejected(command.rejected)).header
+                        result = await tokens.rejected(command.rejected, command.after)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                     result = None

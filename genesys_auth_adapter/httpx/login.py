@@ -167,7 +167,7 @@ class _SyncDriver:
         self.response: httpx.Response | None = None
         self.error: BaseException | None = None
 
-    def authorize(self, rejected: str | None) -> str:
+    def authorize(self, rejected: str | None, after: float | None = None) -> str:
         raise AssertionError("a token request carries no token")
 
     def drop(self, header: str) -> None:
@@ -245,7 +245,7 @@ class _AsyncDriver:
         self.response: httpx.Response | None = None
         self.error: BaseException | None = None
 
-    async def authorize(self, rejected: str | None) -> str:
+    async def authorize(self, rejected: str | None, after: float | None = None) -> str:
         raise AssertionError("a token request carries no token")
 
     async def drop(self, header: str) -> None:

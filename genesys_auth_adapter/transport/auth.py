@@ -114,7 +114,9 @@ class GenesysAuth(AuthBase):
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
         else:
-            self.manager = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state)
+            self.manager = TokenManager(
+                self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state, fetch_fresh=self.shared.fetch_fresh
+            )
         fork_safety.register(self)
 
     @property
