@@ -98,7 +98,7 @@ class GenesysHttpxAuth(httpx.Auth):
             clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token()
         )
         # One SSL context for the token requests' own clients, sync and async (built once, off any loop).
-        tls = SslContext()
+        tls = self._tls = SslContext()
         login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http, ssl_context=tls)
         quick = login.quick()
 
@@ -185,7 +185,7 @@ class GenesysHttpxAuth(httpx.Auth):
             if self._http is not None:
                 self._http.head(url, auth=self, timeout=timeout)
                 return
-            with httpx.Client(transport=self.transport()) as http:
+            with httpx.Client(transport=self.transport(httpx.HTTPTransport(verify=self._tls.get()))) as http:
                 http.head(url, auth=self, timeout=timeout)
 
     async def _averify(self) -> None:
@@ -194,7 +194,9 @@ class GenesysHttpxAuth(httpx.Auth):
             if self._async_http is not None:
                 await self._async_http.head(url, auth=self, timeout=timeout)
                 return
-            async with httpx.AsyncClient(transport=self.async_transport()) as http:
+            # The transport (its SSL context, the CA bundle) is made in a worker thread, off the event loop.
+            transport = await asyncio.to_thread(lambda: self.async_transport(self._tls.async_transport()))
+            async with httpx.AsyncClient(transport=transport) as http:
                 await http.head(url, auth=self, timeout=timeout)
 
     @contextlib.contextmanager

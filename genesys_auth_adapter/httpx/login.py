@@ -58,6 +58,13 @@ class SslContext:
             context = self._context = httpx.create_ssl_context()
         return context
 
+    def async_transport(self) -> httpx.AsyncHTTPTransport:
+        """A new ``httpx.AsyncHTTPTransport`` with this context; call it in a worker thread, not on the loop."""
+        transport = httpx.AsyncHTTPTransport(verify=self.get())
+        with contextlib.suppress(ImportError):  # see async_client
+            importlib.import_module("anyio._backends._asyncio")
+        return transport
+
     def async_client(self) -> httpx.AsyncClient:
         """A new ``httpx.AsyncClient`` with this context; call it in a worker thread, not on the loop."""
         client = httpx.AsyncClient(verify=self.get())
