@@ -1,4 +1,4 @@
-"""The httpx front end: ``pip install 'genesys-auth-adapter[httpx]'``.
+"""The httpx front end: ``pip install '.[httpx]'`` in a clone of this library.
 
 ::
 
@@ -20,7 +20,10 @@ from __future__ import annotations
 try:
     import httpx as _httpx  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("genesys_auth_adapter.httpx needs httpx: pip install 'genesys-auth-adapter[httpx]'") from exc
+    raise ImportError(
+        "genesys_auth_adapter.httpx needs httpx (0.27 or later): pip install 'httpx>=0.27', or "
+        "pip install '.[httpx]' in your clone of genesys-auth-adapter"
+    ) from exc
 
 from .auth import GenesysHttpxAuth
 from .clients import async_client, client

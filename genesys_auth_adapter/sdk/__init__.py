@@ -1,4 +1,4 @@
-"""The official SDK's typed APIs with this library's auth: ``pip install 'genesys-auth-adapter[sdk]'``.
+"""The official SDK's typed APIs with this library's auth: ``pip install '.[sdk]'`` in a clone.
 
 ::
 
@@ -20,7 +20,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra, or with an SDK too old
     raise ImportError(
         "genesys_auth_adapter.sdk needs PureCloudPlatformClientV2 227.0.0 or later (the first with "
-        "ApiClient.set_http_client): pip install 'genesys-auth-adapter[sdk]'"
+        "ApiClient.set_http_client): pip install 'PureCloudPlatformClientV2>=227.0.0', or "
+        "pip install '.[sdk]' in your clone of genesys-auth-adapter"
     ) from exc
 
 from .clients import api_client

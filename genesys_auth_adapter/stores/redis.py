@@ -11,7 +11,8 @@ Short socket timeouts (0.5 s connect, 1 s read) and no client-side retries keep 
 from stalling requests; every Redis failure is a :class:`~.base.StoreError`, whose message names the
 server as ``host:port/db`` and never carries the URL's user or password, or a token.
 
-Needs the optional ``redis`` package: ``pip install 'genesys-auth-adapter[redis]'``.
+Needs the optional ``redis`` package: ``pip install '.[redis]'`` in a clone of this library, or
+``pip install 'redis>=4.5.4'``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ try:
     from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess without redis
     raise ImportError(
-        "the Redis token store needs the redis package: pip install 'genesys-auth-adapter[redis]'"
+        "the Redis token store needs the redis package (4.5.4 or later): pip install 'redis>=4.5.4', or "
+        "pip install '.[redis]' in your clone of genesys-auth-adapter"
     ) from exc
 
 from ..errors import ConfigurationError

@@ -1,20 +1,25 @@
 """Every ```python block of README.md and docs/**/*.md runs as written, against a local emulator.
 
-Each block runs as its own script (``python block.py``) in a fresh working directory, with the
+Each block runs as its own script (``python block.py``) in a fresh temporary working directory, with the
 ``GENESYS_*`` variables of a running emulator in its environment (so ``gaa.session()`` and ``client()``
 reach it) and its own cache directory. A block fails the test if it exits non-zero: an exception, a
 ``NameError`` for a name it never defined, an assertion.
 
+A README block runs exactly as a reader would paste it into a fresh file: nothing is added to it (no
+preamble, no ``asyncio.run`` wrapper), and its process's environment holds only the emulator's variables,
+``PATH`` and a ``HOME`` of its own (see :func:`readme_env`). The README takes no ``uses:`` marker and at
+most one ``skip:``.
+
 Markers, each an HTML comment on the lines just above a block (invisible once rendered):
 
-``<!-- uses: creds, s -->``
+``<!-- uses: creds, s -->`` (docs/ only)
     The block continues an earlier one and takes these names as given. Each name is defined here, in
     :data:`PREAMBLE`, the way the README's prose introduces it; an unknown name fails the test.
 ``<!-- skip: why -->``
     The block cannot run here (it needs real credentials, a real region or another host); it is still
     compiled. A skip without a reason fails the test.
 
-A block with top-level ``await`` runs inside ``async def`` + ``asyncio.run``. A block that defines
+In docs/, a block with top-level ``await`` runs inside ``async def`` + ``asyncio.run``. A block that defines
 ``test_*`` functions is a test module: it is run with pytest (the library's pytest plugin included).
 """
 
@@ -35,8 +40,11 @@ import pytest
 from genesys_auth_adapter.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+README = ROOT / "README.md"
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("**/*.md"))]
 TIMEOUT = 45
+#: The README's size limit: a landing page, with the manual in docs/.
+README_MAX_CHARS = 12_000
 
 #: What ``<!-- uses: ... -->`` can ask for: the names the README introduces in its prose or earlier blocks.
 PREAMBLE = {
@@ -115,7 +123,12 @@ ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks(document)]
 
 
 def script(block: Block) -> str:
-    """The block as a runnable script: the preamble it asked for, then the block (wrapped if async)."""
+    """The block as a runnable script: the preamble it asked for, then the block (wrapped if async).
+
+    A README block is returned as written: a reader pastes it alone into a fresh file.
+    """
+    if block.path == README:
+        return block.code
     unknown = [name for name in block.uses if name not in PREAMBLE]
     assert not unknown, f"{block.name}: <!-- uses: --> names no preamble defines: {unknown} (see PREAMBLE)"
     preamble = "\n".join(PREAMBLE[name] for name in block.uses)
@@ -150,8 +163,35 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def test_the_documents_have_python_blocks() -> None:
-    assert len([block for block in ALL_BLOCKS if block.path.name == "README.md"]) >= 10
+def readme_env(emulator: Emulator, home: Path) -> dict[str, str]:
+    """A fresh shell's environment with only the emulator's variables exported (plus PATH and a HOME)."""
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(home)}
+    if "SYSTEMROOT" in os.environ:  # Windows cannot start Python without it
+        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+    env.update(emulator.env())
+    return env
+
+
+README_BLOCKS = [block for block in ALL_BLOCKS if block.path == README]
+
+
+def test_the_readme_is_a_landing_page_with_runnable_blocks() -> None:
+    assert len(README.read_text(encoding="utf-8")) <= README_MAX_CHARS, "README.md: move details into docs/"
+    assert len(README_BLOCKS) >= 4
+    assert [block.name for block in README_BLOCKS if block.uses] == [], "README blocks must run alone"
+    assert len([block for block in README_BLOCKS if block.skip is not None]) <= 1
+
+
+def test_the_readme_keeps_the_two_commands_ci_runs() -> None:
+    """.ci/run runs these two lines verbatim: the README must show them exactly."""
+    readme = README.read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    for command in (
+        "python3 -m venv .venv && . .venv/bin/activate && pip install . && genesys-auth demo",
+        "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest",
+    ):
+        assert f"\n{command}\n" in readme, command
+        assert f'bash -c "{command}"' in ci, command
 
 
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=lambda block: block.name)
@@ -164,9 +204,13 @@ def test_block_runs_as_written(block: Block, emulator: Emulator, tmp_path: Path)
     tests = _defines_tests(block.code)
     target = tmp_path / ("test_block.py" if tests else "block.py")
     target.write_text(source, encoding="utf-8")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("GENESYS_")}
-    env.update(emulator.env())
-    env.update({"XDG_CACHE_HOME": str(tmp_path / ".cache"), "PYTHONDONTWRITEBYTECODE": "1"})
+    if block.path == README:
+        (tmp_path / "home").mkdir()
+        env = readme_env(emulator, tmp_path / "home")
+    else:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("GENESYS_")}
+        env.update(emulator.env())
+        env.update({"XDG_CACHE_HOME": str(tmp_path / ".cache"), "PYTHONDONTWRITEBYTECODE": "1"})
     command = (
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target.name]
         if tests
@@ -187,6 +231,22 @@ def test_block_runs_as_written(block: Block, emulator: Emulator, tmp_path: Path)
 
 def test_a_block_that_raises_fails(emulator: Emulator, tmp_path: Path) -> None:
     """The runner itself: a block with an undefined name must not pass."""
-    block = Block(ROOT / "README.md", 0, "print(undefined_name)\n", None, ())
+    block = Block(README, 0, "print(undefined_name)\n", None, ())
     with pytest.raises(AssertionError, match="NameError: name 'undefined_name'"):
         test_block_runs_as_written(block, emulator, tmp_path)
+
+
+def test_a_readme_block_with_top_level_await_fails(emulator: Emulator, tmp_path: Path) -> None:
+    """The runner itself: a README block is not wrapped in asyncio.run, as a reader's file would not be."""
+    block = Block(README, 0, "import asyncio\nawait asyncio.sleep(0)\n", None, ())
+    with pytest.raises(AssertionError, match="SyntaxError"):
+        test_block_runs_as_written(block, emulator, tmp_path)
+
+
+def test_a_readme_block_sees_only_the_emulators_environment(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner itself: a variable of the test's own environment does not reach a README block."""
+    monkeypatch.setenv("GAA_README_PROBE", "1")
+    code = "import os\nassert 'GAA_README_PROBE' not in os.environ, 'leaked'\nassert os.environ['GENESYS_API_URL']\n"
+    test_block_runs_as_written(Block(README, 0, code, None, ()), emulator, tmp_path)

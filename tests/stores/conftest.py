@@ -25,7 +25,7 @@ SHARED_HOST, SHARED_PORT = "127.0.0.1", 6379
 SHARED_URL = f"redis://{SHARED_HOST}:{SHARED_PORT}/0"
 HOW_TO_RUN = (
     "start one with `redis-server --save '' --appendonly no` (Debian/Ubuntu: apt-get install redis-server;"
-    " macOS: brew install redis) and pip install 'genesys-auth-adapter[redis]'"
+    " macOS: brew install redis) and, in the clone, pip install -e '.[test]'"
 )
 
 
