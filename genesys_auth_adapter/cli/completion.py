@@ -24,7 +24,7 @@ Print a completion script for SHELL on stdout. Load it in the current shell, or 
 
   bash:  source <({PROG} completion bash)           # or save it in ~/.local/share/bash-completion/completions/{PROG}
   zsh:   source <({PROG} completion zsh)            # after compinit; or save it as _{PROG} in a directory of $fpath
-  fish:  {PROG} completion fish | source           # or save it in ~/.config/fish/completions/{PROG}.fish"""
+  fish:  {PROG} completion fish | source            # or save it in ~/.config/fish/completions/{PROG}.fish"""
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,14 @@ def test_fields_beside_a_data_body_go_to_the_query_string(genesys_emulator: Emul
     assert request["query"] == "force=true"
 
 
+def test_two_options_reading_stdin_is_a_usage_error_before_any_request(genesys_emulator: Emulator, cli: Run) -> None:
+    result = cli("api", ECHO, "-d", "@-", "-F", "note=@-", input="{}")
+
+    assert result.returncode == 2
+    assert "only one of -d @- and -F key=@- can read stdin" in result.stderr
+    assert genesys_emulator.counters()["api_requests"] == 0
+
+
 def test_include_prints_the_status_line_and_headers_before_the_body(cli: Run) -> None:
     """Pins: -i unknown (exit 2): no way to see the correlation id or Content-Type of a good answer."""
     result = cli("api", "/api/v2/organizations/me", "-i")
