@@ -15,7 +15,7 @@ from dotenv import dotenv_values
 
 from .credentials import ClientCredentials
 from .errors import ConfigurationError
-from .regions import get_region
+from .regions import checked_base_url, get_region
 
 ENV_CLIENT_ID = "GENESYS_CLIENT_ID"
 ENV_CLIENT_SECRET = "GENESYS_CLIENT_SECRET"
@@ -35,6 +35,7 @@ _NAMES = (
 )
 _CREDENTIALS = (ENV_CLIENT_ID, ENV_CLIENT_SECRET)
 _URLS = (ENV_LOGIN_URL, ENV_API_URL)
+_URL_LABELS = ((ENV_API_URL, "api"), (ENV_LOGIN_URL, "login"))
 _REGIONS = (ENV_REGION, ENV_REGION_ALIAS)
 
 
@@ -139,12 +140,18 @@ def from_env(
             "  GENESYS_CLIENT_ID=...\n  GENESYS_CLIENT_SECRET=...\n  GENESYS_REGION=us-east-1"
         )
     _check_urls_follow_credentials(sources)
+    # Checked here first so that a bad URL is reported by the variable's name, not by the argument's.
+    urls = {
+        name: checked_base_url(settings[name], what=name, label=label)
+        for name, label in _URL_LABELS
+        if name in settings
+    }
     return ClientCredentials(
         settings[ENV_CLIENT_ID],
         settings[ENV_CLIENT_SECRET],
         region,
-        login_url=settings.get(ENV_LOGIN_URL),
-        api_url=settings.get(ENV_API_URL),
+        login_url=urls.get(ENV_LOGIN_URL),
+        api_url=urls.get(ENV_API_URL),
     )
 
 

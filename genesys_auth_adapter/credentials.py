@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol, Union
 from .engine.token import IssuedToken
 from .errors import ConfigurationError, TokenRequestError
 from .oauth import TokenRequest
-from .regions import get_region, login_url_for, normalize_base_url
+from .regions import checked_base_url, get_region, login_url_for
 
 
 class TokenSource(Protocol):
@@ -57,7 +57,7 @@ def _resolve_urls(
             "No Genesys Cloud region: give region= (such as 'us-east-1' or 'mypurecloud.ie') "
             "or api_url= (and login_url=)."
         )
-    api = normalize_base_url(api_url, what="api_url")
+    api = checked_base_url(api_url, what="api_url", label="api")
     if not login_url:
         login_url = login_url_for(api)
         if login_url is None and need_login:
@@ -65,7 +65,7 @@ def _resolve_urls(
                 f"Cannot derive the login URL from api_url {api!r} (its host does not start with 'api.'): "
                 "give login_url= too."
             )
-    login = normalize_base_url(login_url, what="login_url") if login_url else ""
+    login = checked_base_url(login_url, what="login_url", label="login") if login_url else ""
     return api, login
 
 

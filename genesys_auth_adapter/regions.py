@@ -13,6 +13,13 @@ from .errors import ConfigurationError
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 # One DNS label (underscores too: some internal proxies' names have them).
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+#: The hosts of a region's domain people copy: the web app people log in at, the API and the login service.
+_HOST_LABELS = ("apps", "api", "login")
+#: Paths the library adds to a base URL, which a base URL given with them would get twice.
+_ADDED_PATHS = (
+    ("/api/v2", "Request paths already start with /api/v2"),
+    ("/oauth/token", "The token request adds /oauth/token to the login URL"),
+)
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,12 @@ for _region in REGIONS:
 
 
 def get_region(value: str) -> Region:
-    """Look up a region by name (``us-east-1`` or ``us_east_1``) or by domain (``usw2.pure.cloud``).
+    """Look up a region by name (``us-east-1`` or ``us_east_1``), by domain, or by a host or URL of it.
 
     Args:
-        value: The region name or domain; case and surrounding blanks are ignored, and an
-            ``api.``/``login.`` prefix on a domain is accepted.
+        value: The region name or domain; case and surrounding blanks are ignored. A host of the region
+            (``apps.``, ``api.`` or ``login.`` and the domain: ``apps.mypurecloud.ie`` is where people log in)
+            and a URL of one (``https://apps.mypurecloud.ie/``) name its region too.
 
     Returns:
         The matching region.
@@ -78,18 +86,33 @@ def get_region(value: str) -> Region:
     Raises:
         ConfigurationError: The value names no known region; the message lists the valid names.
     """
-    key = value.strip().lower().replace("_", "-").rstrip(".")
-    for prefix in ("https://", "api.", "login."):
-        if key.startswith(prefix):
-            key = key[len(prefix) :]
-    region = _BY_KEY.get(key)
+    region = _BY_KEY.get(_region_key(value))
     if region is None:
         names = ", ".join(r.name for r in REGIONS)
         raise ConfigurationError(
             f"Unknown Genesys Cloud region {value.strip()!r}. Use one of: {names}; or a domain such as "
-            "'mypurecloud.com'; or give api_url and login_url explicitly."
+            "'mypurecloud.com' (the address you log in at, such as 'apps.mypurecloud.ie', works too); "
+            "or give api_url and login_url explicitly."
         )
     return region
+
+
+def _region_key(value: str) -> str:
+    """The name or domain a region setting means: a URL's host, without a path, port or host label."""
+    key = value.strip().lower().replace("_", "-")
+    scheme, separator, rest = key.partition("://")
+    if separator and scheme in ("https", "http"):
+        key = rest
+    # What a browser's address bar adds to a host: a path, a query or fragment, a port.
+    key = re.split(r"[/?#]", key, maxsplit=1)[0]
+    host, colon, port = key.rpartition(":")
+    if colon and port.isdigit():
+        key = host
+    key = key.rstrip(".")
+    for label in _HOST_LABELS:
+        if key.startswith(label + "."):
+            return key[len(label) + 1 :]
+    return key
 
 
 def normalize_base_url(url: str, *, what: str) -> str:
@@ -108,11 +131,11 @@ def normalize_base_url(url: str, *, what: str) -> str:
 
     Raises:
         ConfigurationError: The URL is not absolute, has a query or fragment, contains blanks or
-            control characters, has an invalid host or port, ends in ``/api/v2``, or uses plain
-            http to a non-loopback host.
+            control characters, has an invalid host or port, ends in ``/api/v2`` or ``/oauth/token``
+            (paths the library adds), or uses plain http to a non-loopback host.
     """
     raw = url.strip()
-    example = "such as 'https://api.mypurecloud.com'"
+    example = f"such as 'https://{'login' if 'login' in what.lower() else 'api'}.mypurecloud.com'"
     # urlsplit silently drops tabs and line breaks, so check the text itself.
     if _UNSAFE.search(raw):
         raise ConfigurationError(f"{what} contains a blank or a control character: give a URL {example}.")
@@ -140,17 +163,58 @@ def normalize_base_url(url: str, *, what: str) -> str:
             f"{what} has an invalid host name {parts.hostname!r}: use letters, digits, '-' and '.' "
             "(or an IP address), for example 'api.mypurecloud.com'."
         )
-    if parts.path.rstrip("/").lower().endswith("/api/v2"):
-        raise ConfigurationError(
-            f"{what} ends in /api/v2: drop it and give the base URL only ({example}). "
-            "Request paths already start with /api/v2, so it would appear twice."
-        )
+    path = parts.path.rstrip("/")
+    for suffix, added in _ADDED_PATHS:
+        if path.lower().endswith(suffix):
+            # Safe to quote: a URL that reaches this point has no user, password, query or fragment.
+            fixed = f"{parts.scheme}://{parts.netloc}{path[: -len(suffix)]}"
+            raise ConfigurationError(
+                f"{what} ends in {suffix}: drop it and set it to {fixed!r}. {added}, so it would appear twice."
+            )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(
             f"{what} uses plain http to {parts.hostname}; use https (plain http is allowed only for "
             "loopback addresses such as 127.0.0.1, for local emulators)."
         )
     return raw.rstrip("/")
+
+
+def checked_base_url(url: str, *, what: str, label: str) -> str:
+    """:func:`normalize_base_url`, then :func:`check_genesys_host`: a base URL ready for ``label``'s requests.
+
+    Raises:
+        ConfigurationError: Either check failed; the message starts with ``what``.
+    """
+    normalized = normalize_base_url(url, what=what)
+    check_genesys_host(normalized, what=what, label=label)
+    return normalized
+
+
+def check_genesys_host(url: str, *, what: str, label: str) -> None:
+    """Refuse a URL of a Genesys Cloud domain whose host is not the one ``what`` needs.
+
+    ``https://apps.mypurecloud.ie`` (the address people log in at) as the API URL, or the API host as the
+    login URL, would fail later with an HTML page or a 404; other hosts (proxies, emulators) are not checked.
+
+    Args:
+        url: A base URL that :func:`normalize_base_url` accepted.
+        what: The setting's name, for the error message.
+        label: The host label the setting needs: ``api`` or ``login``.
+
+    Raises:
+        ConfigurationError: The host is under a region's domain but is not ``<label>.<domain>``.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    for region in REGIONS:
+        if host != region.domain and not host.endswith("." + region.domain):
+            continue
+        expected = f"{label}.{region.domain}"
+        if host != expected:
+            raise ConfigurationError(
+                f"{what} names {host}, which is not the {'API' if label == 'api' else 'login'} host of "
+                f"{region.name}: use 'https://{expected}', or set the region ({region.name}) instead of the URLs."
+            )
+        return
 
 
 def _valid_host(host: str) -> bool:

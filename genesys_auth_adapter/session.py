@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -18,14 +19,16 @@ from .transport.pools import reset_session_pools
 #: Connect and read timeout, in seconds, of a request made without ``timeout=``. A slow analytics query
 #: gets a minute; ``RetryPolicy().max_time`` still leaves room for a retry after a read timeout (tested).
 DEFAULT_TIMEOUT = (10.0, 60.0)
+#: A URL with a scheme (RFC 3986, section 3.1); anything else is a path under the API base URL.
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class GenesysSession(requests.Session):
     """A session with a :class:`GenesysAdapter` mounted on the API base URL.
 
-    Relative paths (``"/api/v2/organizations/me"``) are resolved against the API base URL; absolute URLs are
-    used as they are (and get a token only when they are under the API base). A request made without
-    ``timeout=`` gets ``default_timeout``, so no call can hang forever.
+    Relative paths (``"/api/v2/organizations/me"``, or ``"api/v2/organizations/me"``) are resolved against the
+    API base URL; absolute URLs are used as they are (and get a token only when they are under the API base).
+    A request made without ``timeout=`` gets ``default_timeout``, so no call can hang forever.
 
     Args:
         auth: The auth whose tokens the session uses.
@@ -82,8 +85,10 @@ class GenesysSession(requests.Session):
         fork_safety.register(self)
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        if isinstance(request.url, str) and request.url.startswith("/"):
-            request.url = self.base_url + request.url
+        url = request.url
+        if isinstance(url, str) and not _ABSOLUTE.match(url):
+            # "api/v2/users" means what "/api/v2/users" does, as on the command line.
+            request.url = self.base_url + (url if url.startswith("/") else "/" + url)
         return super().prepare_request(request)
 
     def close(self) -> None:

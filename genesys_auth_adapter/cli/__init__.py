@@ -2,7 +2,8 @@
 
 Subcommands, one module each: ``api`` (a request, or a whole listing, printed as JSON), ``token`` (an
 access token for shell pipelines), ``skew`` (this machine's clock against the servers'), ``emulator``
-(the local emulator in the foreground) and ``demo`` (the library against the emulator, under trouble).
+(the local emulator in the foreground), ``demo`` (the library against the emulator, under trouble) and
+``completion`` (a bash, zsh or fish completion script).
 
 Exit status: 0 success, 1 an HTTP, token or connection error, 2 a usage or configuration error.
 """
@@ -15,7 +16,7 @@ import os
 import sys
 
 from .. import __version__
-from . import api, demo, emulator, skew, token
+from . import api, completion, demo, emulator, skew, token
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, report
 from .progress import Progress, library_notes
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, main=True)
     subcommands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subcommands.required = True
-    for module in (api, token, skew, emulator, demo):
+    for module in (api, token, skew, emulator, demo, completion):
         module.register(subcommands)
     # Global options work after the subcommand too (`genesys-auth api /x -v`); argparse only reads an
     # option in the parser it was declared in, so each subcommand declares them again under its own dest.

@@ -1,44 +1,47 @@
-"""``genesys-auth api PATH``: one authenticated request (or a whole listing), JSON on stdout."""
+"""``genesys-auth api PATH``: one authenticated request (or a whole listing), JSON on stdout.
+
+The request is built here; :mod:`.fields` reads ``-f``/``-F``, :mod:`.output` prints, :mod:`.paging` pages.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import string
+import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, TextIO
 
-import requests
-
 from ..errors import error_from_response, without_query
-from ..pagination import items, items_key, iter_pages
 from . import common
-from .common import EXIT_OK, REQUEST_TIMEOUT, UsageError, dumps
-from .progress import Progress, progress_of
+from .common import EXIT_OK, REQUEST_TIMEOUT, UsageError
+from .fields import parse_fields, with_query
+from .output import output_to, write_head, write_response
+from .paging import paginate
+from .progress import progress_of
 
-#: Navigation fields of a page: meaningless once every page is merged into one document.
-_PAGE_FIELDS = frozenset(
-    {"nextUri", "previousUri", "firstUri", "lastUri", "selfUri", "pageNumber", "pageSize", "pageCount", "cursor"}
-)
-#: Fields that make a page a listing page even when its items key is absent (Genesys drops empty lists).
-_LISTING_FIELDS = frozenset({"total", "totalHits", "pageCount", "nextUri", "cursor", "dataAvailabilityDate"})
 _NO_BODY = object()
-#: iter_pages stops a listing at its own max_pages (10 000); this only bounds the loop in its own terms.
-_MAX_PAGES = 10_001
-#: The characters of an HTTP token (RFC 9110, section 5.6.2), which a method is.
-_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
-
+#: The methods of the Genesys Cloud API (HEAD and OPTIONS too): any other is a typo, not a request to send.
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+#: Methods whose -f/-F parameters go to the query string (they have no body), as with ``gh api -X GET``.
+_QUERY_METHODS = frozenset({"GET", "HEAD"})
 DESCRIPTION = """\
 Send one request to the Genesys Cloud API with a token from the environment (GENESYS_CLIENT_ID,
 GENESYS_CLIENT_SECRET, GENESYS_REGION or GENESYS_API_URL/GENESYS_LOGIN_URL, or a .env file) and print
 the JSON answer. Expired or revoked tokens are replaced and rate limits waited out on the way.
 
+Parameters (-f key=value, -F key=value, as in `gh api`) make it a POST with a JSON body; with -X GET
+(or -d) they go to the query string instead. -F converts true, false, null and integers to JSON and reads
+@FILE (@- for stdin) as text; key[sub]=v nests an object, key[]=v appends to an array (key[] alone: []).
+
 examples:
   genesys-auth api /api/v2/organizations/me
   genesys-auth api /api/v2/users --paginate --jsonl
+  genesys-auth api /api/v2/users -X GET -F pageSize=100 -f state=active -i
+  genesys-auth api /api/v2/groups -f name=Support -F rulesVisible=true -f type=official
   genesys-auth api /api/v2/analytics/conversations/details/query -d @query.json --paginate
   echo '{"name": "x"}' | genesys-auth api /api/v2/groups -X POST -d @-
+  genesys-auth api /api/v2/downloads/DOWNLOAD_ID --output recording.wav
 
 exit status: 0 success, 1 HTTP or token error (details on stderr), 2 usage or configuration error."""
 
@@ -52,9 +55,31 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="a path under the API base URL, such as /api/v2/users")
-    parser.add_argument("-X", "--method", type=http_method, help="the HTTP method (default: GET, or POST with -d)")
+    parser.add_argument(
+        "-X",
+        "--method",
+        type=http_method,
+        metavar="METHOD",
+        help=f"the HTTP method, one of {', '.join(METHODS)} (default: GET, or POST with -d, -f or -F)",
+    )
     parser.add_argument(
         "-d", "--data", metavar="JSON", help="a JSON request body: literal JSON, @FILE, or @- for stdin"
+    )
+    parser.add_argument(
+        "-f",
+        "--raw-field",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a string parameter (repeatable): JSON body field, or query parameter with -X GET or -d",
+    )
+    parser.add_argument(
+        "-F",
+        "--field",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a typed parameter (repeatable): true, false, null and integers become JSON, @FILE reads a file",
     )
     parser.add_argument(
         "-H",
@@ -70,18 +95,35 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="fetch every page (nextUri, cursor, or the details query's paging) and merge the items",
     )
     parser.add_argument("--jsonl", action="store_true", help="print one item per line instead of one document")
+    parser.add_argument(
+        "-i", "--include", action="store_true", help="print the status line and the response headers before the body"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the body to FILE instead of stdout (created only when the request succeeds); needed for a "
+        "binary answer, such as a download, when stdout is a terminal",
+    )
     common.add_store_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``genesys-auth api``."""
+    check_options(args)
     body = read_body(args.data, sys.stdin) if args.data is not None else _NO_BODY
+    params = parse_fields(args.raw_field, args.field, sys.stdin)
     headers = parse_headers(args.header)
-    method = (args.method or ("GET" if body is _NO_BODY else "POST")).upper()
+    has_params = bool(args.raw_field or args.field)
+    method = args.method or ("GET" if body is _NO_BODY and not has_params else "POST")
     path = _path(args.path)
+    if has_params:
+        if body is not _NO_BODY or method in _QUERY_METHODS:
+            path = with_query(path, params)
+        else:
+            body = params
     json_body = None if body is _NO_BODY else body
-    out = sys.stdout
     progress = progress_of(args)
     with common.api_session(args) as s:
         # The token first, on its own: a slow login service is then shown as what it is.
@@ -91,28 +133,48 @@ def run(args: argparse.Namespace) -> int:
             # come does that (a 401 replaces the token).
             s.genesys_auth.manager.token()
         if args.paginate:
-            paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, progress=progress)
+            with output_to(args.output) as out:
+                paginate(s, method, path, json_body, headers, jsonl=args.jsonl, out=out, progress=progress)
             return EXIT_OK
         kwargs: dict[str, Any] = {} if body is _NO_BODY else {"json": json_body}
         with progress.waiting(f"{method} {without_query(path)}"):
             response = s.request(method, path, headers=headers, timeout=REQUEST_TIMEOUT, **kwargs)
+        if args.include:
+            write_head(response, sys.stdout)
         if response.status_code >= 400:
             raise error_from_response(response)
-        write_response(response, jsonl=args.jsonl, out=out)
+        with output_to(args.output) as out:
+            write_response(response, jsonl=args.jsonl, out=out)
     return EXIT_OK
 
 
-def http_method(text: str) -> str:
-    """An argparse ``type=`` for ``-X``: an HTTP method is a token (RFC 9110), upper-cased here.
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse combinations that cannot work, before any request.
 
     Raises:
-        argparse.ArgumentTypeError: ``text`` is empty or has a space, a control or a separator character.
+        UsageError: ``-i`` with ``--paginate``, two options reading stdin, or ``--output`` in a missing directory.
     """
-    if not text or any(c not in _TOKEN_CHARS for c in text):
-        raise argparse.ArgumentTypeError(
-            f"not an HTTP method: {text!r} (letters, digits and !#$%&'*+-.^_`|~ only, no spaces; e.g. GET, POST)"
-        )
-    return text.upper()
+    if args.include and args.paginate:
+        raise UsageError("-i prints one answer's headers and --paginate reads many pages: drop one of them")
+    readers = [args.data == "@-"] + [field.partition("=")[2] == "@-" for field in args.field]
+    if sum(readers) > 1:
+        raise UsageError("only one of -d @- and -F key=@- can read stdin")
+    if args.output is not None:
+        directory = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(directory) or os.path.isdir(args.output):
+            raise UsageError(f"cannot write --output {args.output!r}: give a file in a directory that exists")
+
+
+def http_method(text: str) -> str:
+    """An argparse ``type=`` for ``-X``: a method of the API (:data:`METHODS`), in any case.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not one of them (a typo would only get a 404 or 501 back).
+    """
+    method = text.upper()
+    if method not in METHODS:
+        raise argparse.ArgumentTypeError(f"not an HTTP method of the API: {text!r} (use {', '.join(METHODS)})")
+    return method
 
 
 def read_body(value: str, stdin: TextIO) -> Any:
@@ -159,108 +221,3 @@ def _path(path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return path if path.startswith("/") else "/" + path
-
-
-def write_response(response: requests.Response, *, jsonl: bool, out: TextIO) -> None:
-    """Print a response body: JSON pretty-printed (or as JSON lines), anything else as it came."""
-    content = response.content
-    if not content:
-        return
-    try:
-        document = json.loads(content)
-    except ValueError:
-        # Not JSON (a download, an HTML error page): pass the bytes through untouched.
-        binary = getattr(out, "buffer", None)
-        out.flush()
-        if binary is not None:
-            binary.write(content)
-            binary.flush()
-        else:
-            out.write(response.text)
-        return
-    if not jsonl:
-        print(dumps(document, pretty=True), file=out)
-        return
-    for row in rows(document):
-        print(dumps(row, pretty=False), file=out)
-
-
-def rows(document: Any) -> list[Any]:
-    """What ``--jsonl`` prints of one document: a list's elements, a listing page's items, else itself.
-
-    A details query page with no hits has no ``conversations`` key at all, so a page counts as a
-    listing by its paging fields too.
-    """
-    if isinstance(document, list):
-        return document
-    if isinstance(document, dict) and (items_key(document) is not None or _LISTING_FIELDS & document.keys()):
-        return items(document)
-    return [document]
-
-
-def paginate(
-    s: requests.Session,
-    method: str,
-    path: str,
-    json_body: Any,
-    headers: Mapping[str, str],
-    *,
-    jsonl: bool,
-    out: TextIO,
-    progress: Progress,
-) -> None:
-    """Fetch every page; print one merged document, or each item as a JSON line as pages arrive.
-
-    On a terminal, stderr shows which page is being read and how many items came so far.
-    """
-    first: dict[str, Any] | None = None
-    key: str | None = None
-    merged: list[Any] = []
-    count = 0
-    pages = iter_pages(s, method, path, json_body=json_body, headers=headers, timeout=REQUEST_TIMEOUT)
-    try:
-        for number in range(1, _MAX_PAGES + 1):
-            with progress.waiting(f"page {number}"):
-                page = next(pages, None)
-            if page is None:
-                break
-            first = page if first is None else first
-            key = key or items_key(page)
-            found = rows(page)
-            count += len(found)
-            if jsonl:
-                for item in found:
-                    print(dumps(item, pretty=False), file=out)
-                out.flush()
-            else:
-                merged.extend(items(page))
-            progress.status(_page_status(number, count, first))
-    finally:
-        progress.keep()
-    if not jsonl and first is not None:
-        print(dumps(merge(first, key, merged), pretty=True), file=out)
-
-
-def _page_status(number: int, count: int, first: Mapping[str, Any]) -> str:
-    """``page 3 of 6``, or with the details query ``page 3, 150 of 420 items``."""
-    pages, hits = first.get("pageCount"), first.get("totalHits")
-    if isinstance(pages, int) and pages > 0:
-        return f"page {number} of {pages}"
-    if isinstance(hits, int):
-        return f"page {number}, {count} of {hits} items"
-    return f"page {number}, {count} items"
-
-
-def merge(first: Mapping[str, Any], key: str | None, found: list[Any]) -> dict[str, Any]:
-    """The first page's shape with every page's items: ``{"entities": [...all...], "total": N}``.
-
-    Navigation fields (``nextUri``, ``pageNumber``, ``cursor``...) are dropped: they describe one page.
-    """
-    if key is None:
-        return dict(first)
-    document = {name: value for name, value in first.items() if name not in _PAGE_FIELDS}
-    document[key] = found
-    # An empty first page may lack the key, then it goes first, where Genesys puts it.
-    if list(document)[-1] == key and key not in first:
-        document = {key: found, **{name: value for name, value in document.items() if name != key}}
-    return document

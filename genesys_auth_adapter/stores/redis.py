@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 DEFAULT_PREFIX = "genesys-auth-adapter"
 
 _SCHEMES = ("redis", "rediss", "unix")
+#: host[:port][/db] without a scheme: what people write for a Redis server, and nothing secret.
+_PLAIN_ADDRESS = re.compile(r"([A-Za-z0-9.-]+)(:[0-9]{1,5})?(?:/([0-9]{1,5}))?/?")
 # Between two tries of a taken lock: doubling from the first pause up to the last.
 _FIRST_PAUSE = 0.005
 _LAST_PAUSE = 0.05
@@ -199,6 +202,16 @@ def _describe_url(url: object) -> tuple[str, tuple[str, ...]]:
         raise ConfigurationError(
             "RedisTokenStore: pass a Redis URL such as 'redis://host:6379/0' or 'rediss://:password@host:6380/0',"
             " or client=redis.Redis(...)"
+        )
+    if "://" not in url:
+        # 'localhost:6379' reads as a URL of scheme 'localhost'. Only a plain host:port/db is quoted back:
+        # anything else may hold a password.
+        plain = _PLAIN_ADDRESS.fullmatch(url.strip())
+        example = f"redis://{plain.group(1)}{plain.group(2) or ':6379'}/{plain.group(3) or '0'}" if plain else ""
+        raise ConfigurationError(
+            "RedisTokenStore: give a Redis URL with its scheme, "
+            + (f"such as {example!r}" if example else "such as 'redis://localhost:6379/0'")
+            + " (redis:// + host:port + /database; rediss:// for TLS, unix:///path/to/socket for a socket)"
         )
     try:
         parts = urlsplit(url)

@@ -290,10 +290,27 @@ def test_a_non_ascii_secret_in_dotenv_is_a_configuration_error(clean_env: Path) 
 def test_a_bad_url_setting_fails_in_from_env(clean_env: Path) -> None:
     """Pins: GENESYS_API_URL=.../api/v2 accepted and every request then going to /api/v2/api/v2/..."""
     environ = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET}
-    with pytest.raises(ConfigurationError, match=r"^api_url ends in /api/v2: drop it"):
+    with pytest.raises(ConfigurationError, match=r"^GENESYS_API_URL ends in /api/v2: drop it"):
         from_env({**environ, "GENESYS_API_URL": "https://api.mypurecloud.ie/api/v2"})
-    with pytest.raises(ConfigurationError, match=r"^login_url has an invalid host or port"):
+    with pytest.raises(ConfigurationError, match=r"^GENESYS_LOGIN_URL has an invalid host or port"):
         from_env({**environ, "GENESYS_REGION": "eu-west-1", "GENESYS_LOGIN_URL": "https://login.mypurecloud.ie:70000"})
+
+
+def test_a_login_url_ending_in_oauth_token_is_refused_by_its_variable_name(clean_env: Path) -> None:
+    """Pins: GENESYS_LOGIN_URL=.../oauth/token accepted, then a 404 on /oauth/token/oauth/token at the first token."""
+    environ = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET, "GENESYS_REGION": "eu-west-1"}
+    with pytest.raises(ConfigurationError) as caught:
+        from_env({**environ, "GENESYS_LOGIN_URL": "https://login.mypurecloud.ie/oauth/token"})
+    assert str(caught.value).startswith(
+        "GENESYS_LOGIN_URL ends in /oauth/token: drop it and set it to 'https://login.mypurecloud.ie'."
+    )
+
+
+def test_the_web_app_address_as_the_region_setting_names_its_region(clean_env: Path) -> None:
+    """Pins: GENESYS_REGION=https://apps.mypurecloud.ie/ (the browser's address) was an unknown region."""
+    environ = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET}
+    creds = from_env({**environ, "GENESYS_REGION": "https://apps.mypurecloud.ie/"}, use_dotenv=False)
+    assert (creds.api_url, creds.login_url) == ("https://api.mypurecloud.ie", "https://login.mypurecloud.ie")
 
 
 def test_the_token_store_setting_comes_from_the_environment_first(clean_env: Path) -> None:

@@ -56,7 +56,27 @@ def test_each_region_is_found_by_name_underscore_form_and_domain(name: str, doma
     assert region.login_url == f"https://login.{domain}"
 
 
-@pytest.mark.parametrize("value", ["us-east-9", "us-east-1.mypurecloud.com", "", "api.example.com"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mypurecloud.ie/",
+        "apps.mypurecloud.ie",
+        "https://apps.mypurecloud.ie/",
+        "HTTPS://Apps.MyPureCloud.ie/directory/#/",
+        "http://login.mypurecloud.ie:443",
+        "https://api.mypurecloud.ie/api/v2/",
+        "mypurecloud.ie?x=1",
+    ],
+)
+def test_a_region_is_found_by_the_host_or_url_people_copy_from_their_browser(value: str) -> None:
+    """Pins: GENESYS_REGION=apps.mypurecloud.ie (where people log in), or a pasted URL, was an unknown region."""
+    assert get_region(value).name == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["us-east-9", "us-east-1.mypurecloud.com", "", "api.example.com", "www.mypurecloud.ie", "ftp://mypurecloud.ie"],
+)
 def test_an_unknown_region_error_lists_every_valid_name(value: str) -> None:
     """Pins: a typo gets an actionable message (region names are not subdomains)."""
     with pytest.raises(ConfigurationError) as caught:
@@ -158,7 +178,49 @@ def test_an_api_url_ending_in_api_v2_says_to_drop_it(url: str) -> None:
     """Pins: requests going to /api/v2/api/v2/... and failing with 404s far from the cause."""
     with pytest.raises(ConfigurationError) as caught:
         normalize_base_url(url, what="api_url")
-    assert "api_url ends in /api/v2: drop it" in str(caught.value)
+    assert "api_url ends in /api/v2: drop it and set it to 'https://" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "fixed"),
+    [
+        ("https://login.mypurecloud.ie/oauth/token", "https://login.mypurecloud.ie"),
+        ("https://login.mypurecloud.ie/oauth/token/", "https://login.mypurecloud.ie"),
+        ("https://gateway.example.com/genesys/OAuth/Token", "https://gateway.example.com/genesys"),
+    ],
+)
+def test_a_login_url_ending_in_oauth_token_says_what_to_set(url: str, fixed: str) -> None:
+    """Pins: the token request going to /oauth/token/oauth/token and failing with a 404 at the first request."""
+    with pytest.raises(ConfigurationError) as caught:
+        ClientCredentials("client", "secret", region="eu-west-1", login_url=url)
+    assert str(caught.value).startswith(f"login_url ends in /oauth/token: drop it and set it to {fixed!r}.")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"api_url": "https://apps.mypurecloud.ie/"}, "api_url names apps.mypurecloud.ie, which is not the API host"),
+        ({"api_url": "https://mypurecloud.ie"}, "api_url names mypurecloud.ie, which is not the API host"),
+        ({"api_url": "https://login.usw2.pure.cloud"}, "api_url names login.usw2.pure.cloud, which is not the API"),
+        (
+            {"region": "eu-west-1", "login_url": "https://api.mypurecloud.ie"},
+            "login_url names api.mypurecloud.ie, which is not the login host of eu-west-1",
+        ),
+    ],
+)
+def test_a_genesys_host_of_the_wrong_kind_is_refused_naming_the_right_one(kwargs: dict[str, str], message: str) -> None:
+    """Pins: the web app's host as the API URL failing later with an HTML page instead of JSON."""
+    with pytest.raises(ConfigurationError) as caught:
+        ClientCredentials("client", "secret", **kwargs)
+    assert str(caught.value).startswith(message)
+    assert "https://" + ("login" if "login_url" in kwargs else "api") in str(caught.value)
+
+
+def test_hosts_outside_the_genesys_domains_are_not_checked_for_their_label() -> None:
+    creds = ClientCredentials(
+        "client", "secret", api_url="https://gw.mypurecloud.ie.example.com", login_url="https://sso.example.com"
+    )
+    assert (creds.api_url, creds.login_url) == ("https://gw.mypurecloud.ie.example.com", "https://sso.example.com")
 
 
 @pytest.mark.parametrize(

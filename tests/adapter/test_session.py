@@ -32,6 +32,18 @@ def test_session_resolves_relative_paths_and_attaches_tokens(
     assert mock.sent[-1].headers["Authorization"] == "Bearer token-1"
 
 
+@pytest.mark.parametrize("path", ["api/v2/organizations/me", "/api/v2/organizations/me"])
+def test_a_path_without_its_leading_slash_goes_to_the_api_base_too(
+    creds: ClientCredentials, token_http: requests.Session, mock: RecordingMock, path: str
+) -> None:
+    """Pins: session().get("api/v2/...") failing with requests' MissingSchema where the CLI accepted the path."""
+    mock.register_uri("GET", ORG_ME, json={"id": "me"})
+    with session(creds, http=token_http, transport=mock) as s:
+        assert s.get(path).json() == {"id": "me"}
+    assert mock.sent[-1].url == ORG_ME
+    assert mock.sent[-1].headers["Authorization"] == "Bearer token-1"
+
+
 def test_session_mounts_the_adapter_on_the_api_base_only(creds: ClientCredentials) -> None:
     """Pins: the API base gets a GenesysAdapter; every other URL keeps requests' default adapter."""
     s = session(creds)

@@ -1,4 +1,4 @@
-"""Global options in either place (before or after the subcommand), and ``-X`` checked as an HTTP method."""
+"""Global options in either place (before or after the subcommand), and ``-X`` checked as a method of the API."""
 
 from __future__ import annotations
 
@@ -54,17 +54,21 @@ def test_version_works_after_the_subcommand(cli: Run) -> None:
     assert result.stdout.split()[0] == "genesys-auth"
 
 
-@pytest.mark.parametrize("method", ["GE T", "", "GET\r\nX-Injected: 1", "GÉT", "GET/1", "(GET)"])
-def test_a_method_that_is_not_an_http_token_is_a_usage_error(genesys_emulator: Emulator, cli: Run, method: str) -> None:
+@pytest.mark.parametrize(
+    "method", ["GE T", "", "GET\r\nX-Injected: 1", "GÉT", "GET/1", "(GET)", "FOO", "PUST", "PROPFIND"]
+)
+def test_a_method_the_api_does_not_have_is_a_usage_error(genesys_emulator: Emulator, cli: Run, method: str) -> None:
+    """Pins: -X FOO (a valid token) sent to the API and answered 501, where the docs promise a usage error."""
     result = cli("api", "/api/v2/organizations/me", "-X", method)
 
     assert result.returncode == 2
-    assert "not an HTTP method" in result.stderr
+    assert "not an HTTP method of the API" in result.stderr
+    assert "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS" in result.stderr
     assert "usage: genesys-auth api" in result.stderr
     assert "Traceback" not in result.stderr
     assert genesys_emulator.counters()["api_requests"] == 0
 
 
-@pytest.mark.parametrize(("text", "expected"), [("get", "GET"), ("PROPFIND", "PROPFIND"), ("M-SEARCH", "M-SEARCH")])
-def test_a_method_that_is_a_token_is_upper_cased(text: str, expected: str) -> None:
+@pytest.mark.parametrize(("text", "expected"), [("get", "GET"), ("Patch", "PATCH"), ("OPTIONS", "OPTIONS")])
+def test_a_method_of_the_api_is_taken_in_any_case(text: str, expected: str) -> None:
     assert http_method(text) == expected

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from genesys_auth_adapter.cli import main
-from genesys_auth_adapter.cli.api import merge, parse_headers, read_body, rows
+from genesys_auth_adapter.cli.api import parse_headers, read_body
 from genesys_auth_adapter.cli.common import UsageError
+from genesys_auth_adapter.cli.output import rows
+from genesys_auth_adapter.cli.paging import merge
 
 
 def test_merge_puts_every_item_into_the_first_pages_shape() -> None:

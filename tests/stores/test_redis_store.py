@@ -411,6 +411,7 @@ def test_tls_and_socket_urls_are_accepted(prefix: str) -> None:
         ("redis://:bad-Zq8pw@host:6379/notadb", "must be a number"),
         ("redis://:bad-Zq8pw@host:6379/0?db=x", "must be a number"),
         ("", "pass a Redis URL"),
+        (":bad-Zq8pw@localhost:6379", "give a Redis URL with its scheme, such as 'redis://localhost:6379/0'"),
     ],
 )
 def test_bad_urls_are_refused_without_quoting_them(url: str, message: str) -> None:
@@ -418,6 +419,22 @@ def test_bad_urls_are_refused_without_quoting_them(url: str, message: str) -> No
         with pytest.raises(ConfigurationError, match=message) as caught:
             cls(url)
         assert "bad-Zq8pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        ("localhost:6379", "redis://localhost:6379/0"),
+        ("localhost", "redis://localhost:6379/0"),
+        ("10.0.0.5:6380/2", "redis://10.0.0.5:6380/2"),
+    ],
+)
+def test_an_address_without_a_scheme_gets_the_url_to_write_instead(address: str, url: str) -> None:
+    """Pins: RedisTokenStore("localhost:6379") refused as a URL of scheme 'localhost', not saying what to write."""
+    for cls in (RedisTokenStore, AsyncRedisTokenStore):
+        with pytest.raises(ConfigurationError) as caught:
+            cls(address)
+        assert f"give a Redis URL with its scheme, such as {url!r}" in str(caught.value)
 
 
 def test_a_url_or_a_client_is_needed_not_both(shared_redis: str) -> None:
