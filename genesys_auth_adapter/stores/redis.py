@@ -24,9 +24,9 @@ import math
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 try:
@@ -401,6 +401,27 @@ def _translated(layout: _Layout, action: str, *extra_secrets: str) -> Iterator[N
         raise layout.failure(action, exc, *extra_secrets) from None
 
 
+_T = TypeVar("_T")
+
+
+async def _kept_cancellable(command: Awaitable[_T]) -> _T:
+    """Await one redis-py call so that a cancellation of the calling task is never lost.
+
+    redis-py 5+ writes each command under ``asyncio.wait_for``, which before Python 3.12 returns the result and
+    drops the cancellation when it arrives just as the write completes (CPython gh-86296): the task would carry
+    on as if never cancelled, an ``acquire`` waiting out its whole ``wait`` (redis-py 4.5 shielded whole
+    commands itself). Behind a shield the cancellation lands here instead; the call is then cancelled too and
+    awaited, so its connection is idle when closed.
+    """
+    call = asyncio.ensure_future(command)
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        call.cancel()
+        await asyncio.wait([call])  # short: the call ends at its next await, or failed with its connection
+        raise
+
+
 def _client_options(connect_timeout: float, read_timeout: float, retry: object) -> dict[str, Any]:
     return {
         "socket_connect_timeout": _seconds("connect_timeout", connect_timeout),
@@ -423,13 +444,14 @@ class _AsyncRedisLease:
         value = self._value
         if value is not None:
             async with self._store._connection("renew the fetch lock", value) as client:
-                await client.register_script(_RENEW)(keys=[self._lock_key], args=[value, self._store._layout.lease_ms])
+                renew = client.register_script(_RENEW)
+                await _kept_cancellable(renew(keys=[self._lock_key], args=[value, self._store._layout.lease_ms]))
 
     async def release(self) -> None:
         value, self._value = self._value, None
         if value is not None:
             async with self._store._connection("release the fetch lock", value) as client:
-                await client.register_script(_RELEASE)(keys=[self._lock_key], args=[value])
+                await _kept_cancellable(client.register_script(_RELEASE)(keys=[self._lock_key], args=[value]))
 
     def __repr__(self) -> str:
         return f"<Redis lease {self._lock_key!r} {'held' if self._value else 'released'}>"
@@ -491,21 +513,23 @@ class AsyncRedisTokenStore:
         finally:
             if client is not self._given:
                 with contextlib.suppress(*_Failure):
-                    await client.connection_pool.disconnect()
+                    await _kept_cancellable(client.connection_pool.disconnect())
 
     async def load(self, key: str) -> StoredToken | None:
         async with self._connection("read a token") as client:
-            data = await client.get(self._layout.token_key(key))
+            data = await _kept_cancellable(client.get(self._layout.token_key(key)))
         return self._layout.parse(data)
 
     async def save(self, key: str, token: StoredToken) -> None:
         async with self._connection("store a token", token.access_token) as client:
-            await client.set(self._layout.token_key(key), token.to_json(), px=self._layout.ttl_ms(token))
+            await _kept_cancellable(
+                client.set(self._layout.token_key(key), token.to_json(), px=self._layout.ttl_ms(token))
+            )
 
     async def delete_if(self, key: str, access_token: str) -> bool:
         async with self._connection("delete a token", access_token) as client:
             script = client.register_script(_DELETE_IF)
-            deleted = await script(keys=[self._layout.token_key(key)], args=[access_token])
+            deleted = await _kept_cancellable(script(keys=[self._layout.token_key(key)], args=[access_token]))
         return bool(deleted)
 
     async def acquire(self, key: str, *, wait: float) -> _AsyncRedisLease | None:
@@ -514,7 +538,7 @@ class AsyncRedisTokenStore:
         async with self._connection("take the fetch lock", value) as client:
             while True:
                 try:
-                    taken = await client.set(lock_key, value, nx=True, px=self._layout.lease_ms)
+                    taken = await _kept_cancellable(client.set(lock_key, value, nx=True, px=self._layout.lease_ms))
                 except asyncio.CancelledError:
                     # The SET may have landed before the cancellation: give the lease back now, so a
                     # cancelled task leaves nothing held (at worst the lease runs out on its own).
