@@ -129,7 +129,7 @@ def test_an_endpoint_limit_paces_only_its_family(genesys_emulator_factory: Calla
     emu = genesys_emulator_factory(endpoint_limits={QUERY: 2})
     with session(credentials_for(emu), retry=RetryPolicy(max_time=3.0, max_attempts=1), timeout=TIMEOUT) as s:
         assert [s.post(QUERY, json=BODY).status_code for _ in range(3)] == [200, 200, 429]
-        with pytest.raises(RateBudgetError, match="analytics.conversations.details.query"):
+        with pytest.raises(RateBudgetError, match=r"analytics\.conversations\.details\.query"):
             s.post(QUERY, json=BODY)  # its family waits for the window the 429 ends
         began = time.monotonic()
         assert [s.get(USERS).status_code for _ in range(5)] == [200] * 5  # the token's other requests do not
