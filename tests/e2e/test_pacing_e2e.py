@@ -168,3 +168,47 @@ def test_httpx_async_tasks_pace_with_asyncio_sleep_and_the_loop_keeps_serving(
     assert statuses == [200] * 10
     assert elapsed > 1.2  # 11 requests at 5 per 1.2 s were spread out
     assert ticks > elapsed / 0.02 / 4  # the loop ran the ticker while the requests waited
+
+
+def test_a_pickled_auth_paces_by_the_same_options(creds: ClientCredentials) -> None:
+    auth = GenesysAuth(creds, rate_limit=120)
+    try:
+        copy = pickle.loads(pickle.dumps(auth))
+        try:
+            assert copy.pacing is not None and copy.pacing is not auth.pacing  # its own pacer, same budget
+            assert copy.pacing.pacer.budget() == auth.pacing.pacer.budget() if auth.pacing else False
+        finally:
+            copy.close()
+    finally:
+        auth.close()
+
+
+def test_pacing_false_never_paces(creds: ClientCredentials) -> None:
+    auth = GenesysAuth(creds, pacing=False)
+    try:
+        assert auth.pacing is None
+    finally:
+        auth.close()
+
+
+@pytest.mark.parametrize("value", [0, -5, 2.5, "300", True])
+def test_a_bad_rate_limit_is_a_clear_configuration_error(creds: ClientCredentials, value: object) -> None:
+    from genesys_auth_adapter import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="rate_limit is the requests per minute"):
+        GenesysAuth(creds, rate_limit=value)  # type: ignore[arg-type]
+
+
+def test_genesys_rate_limit_in_the_environment_configures_session(
+    creds: ClientCredentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENESYS_RATE_LIMIT", "450")
+    with session(creds) as s:
+        assert s.genesys_auth.pacing is not None
+        budget = s.genesys_auth.pacing.pacer.budget()
+        assert budget is not None and budget.requests == 450
+    monkeypatch.setenv("GENESYS_RATE_LIMIT", "lots")
+    from genesys_auth_adapter import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="GENESYS_RATE_LIMIT must be a whole number"):
+        session(creds)
