@@ -131,7 +131,7 @@ def request_flow(
     authorize: bool = True,
     random: Callable[[], float] = _random.random,
     pacer: Pacer | None = None,
-    path: str = "",
+    path: Callable[[], str] = str,
     pace_first: bool = True,
     pace_within: float | None = None,
 ) -> Generator[Command, object, Verdict]:
@@ -147,7 +147,7 @@ def request_flow(
         authorize: False for requests that carry no token (token requests): no 401 handling.
         random: Jitter source.
         pacer: The auth's pacer: sends wait for slots in the token's rate budget (ignored without ``authorize``).
-        path: The request's path, for the limits of its endpoint family.
+        path: Gives the request's path, for the limits of its endpoint family (called only when pacing).
         pace_first: False when the first send was already made (the ``auth=`` hook paced it itself).
         pace_within: How long pacing may make the request wait in all; by default the policy's ``max_time``
             (:data:`PACE_WITHIN` without a policy).
@@ -170,7 +170,7 @@ def request_flow(
     kind = SendKind.FIRST
     # The common case costs one attribute read: nothing is paced until a budget is known.
     if pacer is not None and pace_first and (pacer.engaged or started >= pacer.reload_at):
-        step = yield from pace(pacer, _text(header), path, clock, deadline, what)
+        step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
         if isinstance(step, Refusal):
             return Verdict(VerdictKind.REFUSED, sends, refusal=step)
         paced = step
@@ -183,7 +183,7 @@ def request_flow(
         _sample(offset, outcome)
         if pacer is not None:
             if outcome.status == 429 or outcome.throttled:
-                yield from learn(pacer, header, path, outcome, clock, offset.server_time(clock.wall()))
+                yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
             else:
                 pacer.answered(_text(header), outcome.sent_wall)
         # A 401 to a request that lost the token on the way (a redirect hop) is no verdict on the token.
@@ -198,7 +198,7 @@ def request_flow(
             header = _text((yield Authorize(rejected=header)))
             paced = None
             if pacer is not None and pacer.engaged:
-                step = yield from pace(pacer, header, path, clock, deadline, what)
+                step = yield from pace(pacer, header, path(), clock, deadline, what)
                 if isinstance(step, Refusal):
                     return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
                 paced = step
@@ -210,7 +210,7 @@ def request_flow(
             _sample(offset, outcome)
             if pacer is not None:
                 if outcome.status == 429 or outcome.throttled:
-                    yield from learn(pacer, header, path, outcome, clock, offset.server_time(clock.wall()))
+                    yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
                 else:
                     pacer.answered(header, outcome.sent_wall)
         if policy is None or not _may_retry(policy, outcome):
@@ -254,7 +254,7 @@ def request_flow(
             header = _text((yield AUTHORIZE))  # the token may have been refreshed meanwhile
         paced = None
         if pacer is not None and pacer.engaged:
-            step = yield from pace(pacer, _text(header), path, clock, deadline, what)
+            step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
             if isinstance(step, Refusal):
                 return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
             paced = step

@@ -239,7 +239,7 @@ class GenesysHttpxAuth(httpx.Auth):
             offset=self.state.offset,
             what=lambda: f"{method} {without_query(request.url.path)}",
             pacer=None if pacing is None else pacing.pacer,
-            path=request.url.raw_path.decode("ascii", "replace"),
+            path=lambda: request.url.raw_path.decode("ascii", "replace"),
         )
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

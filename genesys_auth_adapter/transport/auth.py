@@ -224,7 +224,7 @@ class GenesysAuth(AuthBase):
             offset=self.offset,
             what=lambda: f"{method} {without_query(request.path_url)}",
             pacer=None if pacing is None else pacing.pacer,
-            path=request.path_url,
+            path=lambda: request.path_url,
             pace_first=not driver.hooked,
             pace_within=self.retry.max_time if policy is None else None,
         )
