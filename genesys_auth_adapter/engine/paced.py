@@ -25,7 +25,7 @@ from typing import Callable, Union
 from .budget import Budget
 from .clock import Clock
 from .gcra import Lane, Lesson, Reservation
-from .pacer import Pacer
+from .pacer import TOKEN_BUDGET, Pacer
 from .retry import Outcome, Paced
 
 _log = logging.getLogger("genesys_auth_adapter.pacing")
@@ -119,6 +119,10 @@ def learn(
     _log.info("Rate limited (%s): %s.", outcome.description, lesson.cause)
     if lesson.holds or lesson.events:
         pacer.learned(_budgets((yield Learn(lesson))), now)
+    if pacer.budget(TOKEN_BUDGET) is None:
+        # This 429 taught this process nothing (a count too small, another 429 of the same window): the
+        # processes that did count have told the store by the time the window ends, so read it then.
+        pacer.reload_by(now + max((hold.seconds for hold in lesson.holds), default=0.0))
 
 
 def _budgets(value: object) -> Mapping[str, Budget]:

@@ -207,6 +207,12 @@ class Pacer:
             self.reload_at = now + self.policy.reload_every
             return True
 
+    def reload_by(self, when: float) -> None:
+        """Reload the fleet's budgets no later than ``when`` (with a shared store; nothing without one)."""
+        with self._lock:
+            if self.reload_at != math.inf:
+                self.reload_at = min(self.reload_at, when)
+
     def after_fork_in_child(self) -> None:
         """A forked child gets fresh locks (a parent thread may have held one at the fork)."""
         self._lock = threading.Lock()
