@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     details = args.details and args.window == 60.0
     emu = Emulator(rate_limit=args.limit, rate_window=args.window, rate_limit_details=details).start()
     try:
-        env = {**emu.env(), "BENCH_RUN": uuid.uuid4().hex[:8], "BENCH_LOG": args.log or "", "BENCH_MARGIN": str(args.count_margin)}
+        run_id = uuid.uuid4().hex[:8]
+        env = {**emu.env(), "BENCH_RUN": run_id, "BENCH_LOG": args.log or "", "BENCH_MARGIN": str(args.count_margin)}
         store = None if args.store == "none" else args.store
         context = multiprocessing.get_context("spawn")
         start = context.Barrier(args.processes + 1)
