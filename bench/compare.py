@@ -297,6 +297,8 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "cores": str(os.cpu_count()),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        # A shared machine's load at the end of the run: the cost and expiry figures move with it.
+        **({"load": f"{os.getloadavg()[1]:.1f}"} if hasattr(os, "getloadavg") else {}),
     }
 
 
@@ -331,11 +333,15 @@ def main() -> None:
                 result = run_pair(library, workload, args.rounds)
                 results.setdefault(library.key, {})[workload] = result
                 print(f"{library.key:22s} {workload:12s} {time.monotonic() - started:5.1f}s {json.dumps(result)}")
+        ran = [lib for lib in LIBRARIES if lib.key in keys]
         data = {
-            "machine": machine(),
-            "versions": {lib.key: lib.version() for lib in (*LIBRARIES, BASELINE)},
+            "machine": old.get("machine", machine()),
+            # A partial run keeps what it did not re-run: the other rows' versions, and when they were measured.
+            "versions": {**old.get("versions", {}), **{lib.key: lib.version() for lib in (*ran, BASELINE)}},
             "results": results,
         }
+        if old:
+            data["reruns"] = {**old.get("reruns", {}), **{lib.key: machine() for lib in ran}}
         data_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     write_report(data, RESULTS)
     DOCS_ASSETS.mkdir(parents=True, exist_ok=True)

@@ -159,6 +159,14 @@ def sdk(env: Env) -> Caller:
     return _SdkCaller(api_client)
 
 
+def sdk_gaa(env: Env) -> Caller:
+    """This library's docs (docs/sdk.md): ``api_client()`` from the GENESYS_* environment; the SDK's own
+    ``call_api`` on it, as in the SDK case (its login is never called: the token is this library's)."""
+    from genesys_auth_adapter.sdk import api_client
+
+    return _SdkCaller(api_client())
+
+
 # --- google-auth --------------------------------------------------------------------------------------------
 
 
@@ -288,6 +296,13 @@ LIBRARIES: tuple[Library, ...] = (
         "PureCloudPlatformClientV2 (official SDK)",
         "PureCloudPlatformClientV2",
         sdk,
+        no_stream="call_api sends json.dumps(body): no generator or file body",
+    ),
+    Library(
+        "sdk-gaa",
+        "official SDK + genesys-auth-adapter api_client()",
+        "PureCloudPlatformClientV2",
+        sdk_gaa,
         no_stream="call_api sends json.dumps(body): no generator or file body",
     ),
     Library("google-auth", "google-auth AuthorizedSession", "google-auth", google_auth),

@@ -35,8 +35,12 @@ def _table(data: dict[str, Any], workload: str, headers: list[str], cells: Calla
 
 
 def _machine_line(data: dict[str, Any]) -> str:
-    m = data["machine"]
-    return f"{m['platform']}, {m['cores']} cores, Python {m['python']}, {m['date']}"
+    return _described(data["machine"])
+
+
+def _described(m: dict[str, str]) -> str:
+    load = f", load average {m['load']} over the last 5 minutes" if "load" in m else ""
+    return f"{m['platform']}, {m['cores']} cores{load}, Python {m['python']}, {m['date']}"
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -49,6 +53,11 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         f"Measured on {_machine_line(data)}.",
         "",
+    ]
+    labels = {lib.key: lib.label for lib in LIBRARIES}
+    for key, rerun in sorted(data.get("reruns", {}).items()):
+        out += [f"{labels.get(key, key)}: measured on its own, on {_described(rerun)}.", ""]
+    out += [
         "| library | version |",
         "|---|---|",
     ]
@@ -255,6 +264,9 @@ Each one as its own documentation shows for client credentials (`bench/compare_l
   then raw `call_api` requests (no model deserialisation, so its cost figure is its transport alone). The SDK
   derives the login URL from the API host (`//api.` becomes `//login.`); the emulator's origins differ by
   port instead, so the client's host is the login origin for the token request and the API's afterwards.
+- **The official SDK + genesys-auth-adapter**: `genesys_auth_adapter.sdk.api_client()` from the `GENESYS_*`
+  environment variables ([Already using the official SDK?](sdk.md)), then the same raw `call_api` requests;
+  the SDK's login is never called: every request goes through this library's session.
 - **google-auth**: a subclass of `google.auth.credentials.Credentials` (the documented extension point:
   `refresh(request)` sets `token` and `expiry`) whose `refresh` makes one client-credentials token request,
   in an `AuthorizedSession` (which refreshes ahead of expiry and once more after a 401).
@@ -286,8 +298,9 @@ authlib and requests-oauthlib are told that plain http is fine (`AUTHLIB_INSECUR
 - **Bodies after a 401**: google-auth's `AuthorizedSession` re-sends the request with the same body object;
   a generator or a file that the first send consumed goes out empty, and the server's 200 to that empty
   body is what the caller gets.
-- **The SDK's download** follows the redirect (urllib3) and then decodes the downloaded bytes as UTF-8 text,
-  which fails on binary content; its documented alternative, `issueRedirect=false`, returns the URL instead.
+- **The SDK's download** follows the redirect (urllib3, or this library's session under `api_client()`) and
+  then decodes the downloaded bytes as UTF-8 text, which fails on binary content; its documented
+  alternative, `issueRedirect=false`, returns the URL instead.
 - **Errors**: an exception, or a response of 400 or more handed to the caller.
 
 ## Results

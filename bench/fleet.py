@@ -4,13 +4,16 @@ Against the embedded emulator on 127.0.0.1, with tokens that live a few seconds,
 (none = each process its own tokens, the file store, the Redis store):
 
 1. N worker processes (spawned, real processes) send GETs for several token lifetimes;
-2. the emulator revokes every token; the workers go on for a little longer;
-3. the emulator counts the token requests of each phase; each worker times its requests.
+2. the emulator revokes every token (``--revocations`` times, ``--revocation-every`` seconds apart); the
+   workers go on for a little longer;
+3. the emulator counts the token requests of each phase; each worker times its requests, and counts the
+   ones that failed (a 401 that reached the caller, say).
 
 A single process without a store is run first: its token requests are the goal for the whole fleet with a
 store (one token per refresh period, whatever the number of processes).
 
     python bench/fleet.py [--processes 8] [--lifetime 6] [--lifetimes 3] [--redis redis://127.0.0.1:6379/0]
+                          [--revocations 20 --revocation-every 2] [--only file,redis]
 """
 
 from __future__ import annotations
@@ -70,15 +73,25 @@ def worker(env: dict[str, str], store: dict[str, str], start: Any, duration: flo
     )
 
 
-def run_fleet(emu: Emulator, processes: int, store: dict[str, str], lifetime: float, lifetimes: int) -> dict[str, Any]:
-    """One fleet run: token requests in steady state and after a revocation, and request timings."""
+def run_fleet(
+    emu: Emulator,
+    processes: int,
+    store: dict[str, str],
+    lifetime: float,
+    lifetimes: int,
+    revocations: int = 1,
+    every: float = 2.0,
+) -> dict[str, Any]:
+    """One fleet run: token requests in steady state and after the revocations, and request timings."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(processes + 1)
     results = context.Queue()
     steady = lifetime * lifetimes
-    after = lifetime  # long enough for every worker to meet the revocation
+    revoking = every * (revocations - 1)
+    after = lifetime  # long enough for every worker to meet the last revocation
+    duration = steady + revoking + after
     workers = [
-        context.Process(target=worker, args=(emu.env(), store, start, steady + after, results), daemon=True)
+        context.Process(target=worker, args=(emu.env(), store, start, duration, results), daemon=True)
         for _ in range(processes)
     ]
     for process in workers:
@@ -88,13 +101,16 @@ def run_fleet(emu: Emulator, processes: int, store: dict[str, str], lifetime: fl
     began = time.monotonic()
     time.sleep(steady)
     steady_requests = emu.counters()["token_requests"]
-    emu.revoke_all()
-    time.sleep(max(0.0, began + steady + after - time.monotonic()))
+    for number in range(revocations):
+        time.sleep(max(0.0, began + steady + number * every - time.monotonic()))
+        emu.revoke_all()
+    time.sleep(max(0.0, began + duration - time.monotonic()))
     total_requests = emu.counters()["token_requests"]
     reports = [results.get(timeout=60) for _ in workers]
     for process in workers:
         process.join(30)
     return {
+        "revocations": revocations,
         "token_requests_steady": steady_requests,
         "token_requests_after_revocation": total_requests - steady_requests,
         "api_requests": sum(r["requests"] for r in reports),
@@ -111,11 +127,18 @@ def main() -> None:
     parser.add_argument("--lifetimes", type=int, default=3, help="steady-state duration, in token lifetimes")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the Redis URL ('' to skip Redis)")
     parser.add_argument("--only", default="", help="comma-separated runs to make: one,none,file,redis (default: all)")
+    parser.add_argument("--revocations", type=int, default=1, help="how many times every token is revoked")
+    parser.add_argument(
+        "--revocation-every", type=float, default=2.0, help="seconds between two revocations (with --revocations > 1)"
+    )
     args = parser.parse_args()
+    if args.revocations < 1 or not args.revocation_every > 0:
+        parser.error("--revocations must be at least 1 and --revocation-every a positive number of seconds")
 
     print(f"{platform.python_version()} on {platform.machine()}, {multiprocessing.cpu_count()} cores")
     print(
-        f"{args.processes} processes, tokens living {args.lifetime} s, {args.lifetimes} lifetimes then a revocation\n"
+        f"{args.processes} processes, tokens living {args.lifetime} s, {args.lifetimes} lifetimes, then "
+        f"{args.revocations} revocation(s) {args.revocation_every:g} s apart\n"
     )
     with Emulator(token_lifetime=args.lifetime, rate_limit=1_000_000) as emu, tempfile.TemporaryDirectory() as tmp:
         runs: list[tuple[str, int, dict[str, str]]] = [
@@ -132,7 +155,9 @@ def main() -> None:
             runs = [run for index, run in enumerate(runs) if index in keep | {1}]  # 'none' is the cost baseline
         rows = []
         for name, processes, store in runs:
-            figures = run_fleet(emu, processes, store, args.lifetime, args.lifetimes)
+            figures = run_fleet(
+                emu, processes, store, args.lifetime, args.lifetimes, args.revocations, args.revocation_every
+            )
             rows.append((name, processes, figures))
             print(f"{name}: {figures}")
     baseline = next(f["median_ms"] for name, processes, f in rows if name == "no store")

@@ -89,7 +89,7 @@ def _with_stores(base: str, canned: BaseAdapter, request: Any, best: Any) -> lis
 
     from genesys_auth_adapter import ClientCredentials, FileTokenStore, MemoryTokenStore
     from genesys_auth_adapter.stores import StoredToken
-    from genesys_auth_adapter.stores.shared import source_key
+    from genesys_auth_adapter.stores.shared import source_binding, source_key
 
     creds = ClientCredentials("bench-client", "bench-secret", api_url=base)
     now = time.time()
@@ -97,7 +97,8 @@ def _with_stores(base: str, canned: BaseAdapter, request: Any, best: Any) -> lis
     with tempfile.TemporaryDirectory() as folder:
         for name, store in (("memory store", MemoryTokenStore()), ("file store", FileTokenStore(path=folder))):
             # The token is already in the store (another process got it): this process takes it from there.
-            store.save(source_key(creds) or "", StoredToken("bench-token", "bearer", now + 86400, now))
+            entry = StoredToken("bench-token", "bearer", now + 86400, now, source_binding(creds))
+            store.save(source_key(creds) or "", entry)
             adapter = GenesysAdapter(GenesysAuth(creds, store=store), transport=canned)
             adapter.send(request)
             results.append((name, best(lambda adapter=adapter: adapter.send(request))))

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from .engine.retry import CORRELATION_HEADER as CORRELATION_HEADER  # one definition, shared with the engine
+from .transport.outcomes import attempts
 
 if TYPE_CHECKING:
     from .engine.retry import Attempt
@@ -141,6 +142,7 @@ class ApiError(GenesysError):
         details: The ``details`` list of the error body.
         correlation_id: The ``ININ-Correlation-Id`` response header.
         body: The parsed JSON body, or None when it was not JSON.
+        attempts: How many sends the answer took, a 401 re-send and retries included.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class ApiError(GenesysError):
         correlation_id: str | None = None,
         body: Any | None = None,
         response: Any | None = None,
+        attempts: int = 1,
     ) -> None:
         super().__init__(text, response=response, request=getattr(response, "request", None))
         self.status = status
@@ -164,6 +167,7 @@ class ApiError(GenesysError):
         self.details = list(details)
         self.correlation_id = correlation_id
         self.body = body
+        self.attempts = attempts
 
 
 class RateLimitedError(ApiError):
@@ -285,6 +289,7 @@ def error_from_response(response: requests.Response) -> ApiError:
         correlation_id=correlation_id,
         body=body,
         response=response,
+        attempts=attempts(response),
     )
 
 

@@ -13,7 +13,7 @@ from .control import ControlApp
 from .faults import TOKEN_STATUSES, FaultStatus, make_fault
 from .login import LoginApp
 from .server import Origin
-from .state import EmulatorState
+from .state import EmulatorState, TokenHold
 from .storage import StorageApp
 
 #: Seconds stop() waits for each origin's threads.
@@ -292,6 +292,19 @@ class Emulator:
         """
         fault = make_fault(status, retry_after, retry_after_date=retry_after_date, paths=paths)
         self._state.set_api_fault(n, fault)
+
+    def hold_next_token(self) -> TokenHold:
+        """Holds the answer to the next token request, once its token is minted, until ``release()``.
+
+        A revocation meanwhile (:meth:`revoke_all`) revokes that token too: the client receives a token
+        minted just before the revocation, just after it. ``wait_minted(timeout)`` says when the token
+        exists. An answer never released goes out after 30 s.
+        """
+        return self._state.hold_next_token()
+
+    def rotate_secret(self, secret: str) -> None:
+        """Replaces the client secret: the old one is refused from now on; issued tokens keep working."""
+        self._state.client_secret = secret
 
     def set_token_delay(self, seconds: float) -> None:
         """Makes the login service wait ``seconds`` (0 to 600) before answering each token request.

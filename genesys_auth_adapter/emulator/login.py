@@ -55,6 +55,9 @@ class LoginApp:
         if grant != "client_credentials":
             return oauth_error("unsupported_grant_type", f"Unsupported grant type: {grant or '(missing)'}.")
         token, lifetime = state.issue_token(self._issuer())
+        hold = state.take_token_hold()
+        if hold is not None:
+            hold.hold()
         body = {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
         return json_response(200, body, [("Cache-Control", "no-store"), ("Pragma", "no-cache")])
 

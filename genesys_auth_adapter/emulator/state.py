@@ -59,6 +59,36 @@ class JobView:
     completed: float | None
 
 
+class TokenHold:
+    """Holds the answer to one token request after its token is minted, until :meth:`release`.
+
+    A revocation meanwhile revokes that token too: a token minted just before a revocation and received
+    just after it. The login origin waits at most :data:`HOLD_LIMIT` seconds, so a test that never
+    releases cannot hang the emulator.
+    """
+
+    def __init__(self) -> None:
+        self._minted = threading.Event()
+        self._released = threading.Event()
+
+    def wait_minted(self, timeout: float) -> bool:
+        """Wait until the held request's token is minted; False if ``timeout`` seconds passed first."""
+        return self._minted.wait(timeout)
+
+    def release(self) -> None:
+        """Let the held answer go."""
+        self._released.set()
+
+    def hold(self) -> None:
+        """Called by the login origin once the token is minted: wait for :meth:`release` (bounded)."""
+        self._minted.set()
+        self._released.wait(HOLD_LIMIT)
+
+
+#: The longest a token answer is held (seconds).
+HOLD_LIMIT = 30.0
+
+
 @dataclass
 class _Pending:
     remaining: int
@@ -114,6 +144,7 @@ class EmulatorState:
         self._skew = settings.skew(skew)
         self._lifetime = settings.token_lifetime(token_lifetime)
         self._token_delay = 0.0
+        self._token_hold: TokenHold | None = None
         self._key = tokens.new_signing_key()
         self._expiry: dict[str, float] = {}
         self._reject_all = False
@@ -166,6 +197,19 @@ class EmulatorState:
         """Returns the configured token delay in seconds."""
         with self._lock:
             return self._token_delay
+
+    def hold_next_token(self) -> TokenHold:
+        """Holds the next token request's answer once its token is minted (see :class:`TokenHold`)."""
+        hold = TokenHold()
+        with self._lock:
+            self._token_hold = hold
+        return hold
+
+    def take_token_hold(self) -> TokenHold | None:
+        """Consumes the pending hold, if any."""
+        with self._lock:
+            hold, self._token_hold = self._token_hold, None
+            return hold
 
     # Tokens.
 

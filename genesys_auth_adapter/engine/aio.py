@@ -26,12 +26,20 @@ class AsyncTokens:
         state: The token state, shared with the auth object's thread driver.
         fetch: Gets a new token (an ``httpx.AsyncClient`` request, never a blocking call).
         fetch_ahead: Gets a new token ahead of expiry (one quick attempt); ``fetch`` by default.
+        fetch_fresh: Gets a token minted by its own token request, never a stored one; ``fetch`` by default.
     """
 
-    def __init__(self, state: TokenState, fetch: AsyncFetchToken, fetch_ahead: AsyncFetchToken | None = None) -> None:
+    def __init__(
+        self,
+        state: TokenState,
+        fetch: AsyncFetchToken,
+        fetch_ahead: AsyncFetchToken | None = None,
+        fetch_fresh: AsyncFetchToken | None = None,
+    ) -> None:
         self.state = state
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead if fetch_ahead is not None else fetch
+        self._fetch_fresh = fetch_fresh if fetch_fresh is not None else fetch
 
     async def header(self) -> str:
         """The ``Authorization`` value of a usable token; a fresh token costs no await at all."""
@@ -68,20 +76,21 @@ class AsyncTokens:
         assert new is not None
         return new
 
-    async def rejected(self, header: str) -> Token:
-        """The API rejected ``header``: a token to re-send with (one token request for all callers)."""
+    async def rejected(self, header: str, after: float | None = None) -> Token:
+        """The API rejected ``header``: a token to re-send with (one token request for all callers); with
+        ``after``, one asked for at or after that monotonic time (see ``TokenManager.rejected``)."""
         self.state.discard(header)
-        new = await self._replace(None, join_running=True)
+        new = await self._replace(None, join_running=True, after=after)
         assert new is not None
         return new
 
-    async def _replace(self, seen: Token | None, *, join_running: bool) -> Token | None:
+    async def _replace(self, seen: Token | None, *, join_running: bool, after: float | None = None) -> Token | None:
         state = self.state
         flight: Flight | None = None
         for _ in range(2):
-            mine = Flight(quick=not join_running)
+            mine = Flight(quick=not join_running, fresh=after is not None)
             try:
-                claim = state.claim(seen, mine, join_running=join_running)
+                claim = state.claim(seen, mine, join_running=join_running, after=after)
                 if claim.token is not None:
                     return claim.token
                 if claim.lead:
@@ -96,11 +105,13 @@ class AsyncTokens:
                     f"Waited {state.wait_timeout:.0f} s for a token request made by another task or thread; "
                     "the login service may be slow. Raise wait_timeout or check connectivity."
                 )
-            if flight.token is not None:
+            if flight.token is not None and (after is None or flight.token.minted_since(after)):
                 return flight.token
             if isinstance(flight.error, Exception) and not flight.quick:
                 raise flight.error
         assert flight is not None
+        if flight.token is not None:
+            return flight.token
         if isinstance(flight.error, Exception):
             raise flight.error
         raise WaitTimeout("The token request made by another task was interrupted twice; try again.")
@@ -109,7 +120,8 @@ class AsyncTokens:
         state = self.state
         try:
             sent_monotonic, sent_wall = state.started()
-            issued = await (self._fetch_ahead if flight.quick else self._fetch)()
+            fetch = self._fetch_ahead if flight.quick else self._fetch_fresh if flight.fresh else self._fetch
+            issued = await fetch()
             return state.obtained(flight, issued, sent_monotonic, sent_wall)
         except BaseException as exc:
             state.failed(flight, exc)

@@ -22,12 +22,15 @@ class Flight:
     Attributes:
         quick: An ahead-of-expiry attempt, which gives up sooner than a waiter would: a thread that
             needs a token does not inherit its failure.
+        fresh: Its token must be minted by its own token request: a token store's is not taken (it may
+            predate a revocation that a caller has seen).
         token: The token it obtained, once it succeeded.
         error: What it raised, once it failed.
     """
 
-    def __init__(self, *, quick: bool) -> None:
+    def __init__(self, *, quick: bool, fresh: bool = False) -> None:
         self.quick = quick
+        self.fresh = fresh
         self.token: Token | None = None
         self.error: BaseException | None = None
         self._done = threading.Event()

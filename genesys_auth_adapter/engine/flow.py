@@ -6,7 +6,9 @@ carries each out and sends back its result::
 
     command                       the driver                                      sends back
     Authorize()                   gets the header of a usable token               the header
-    Authorize(rejected=h)         drops h if it is still current, gets a new one  the new header
+    Authorize(rejected=h)         drops h if it is still current, gets a new one  the new Token
+    Authorize(rejected=h, after=t)  the same, but only a token asked for at or    the new Token
+                                  after monotonic time t (never a stored one)
     Drop(h)                       drops h if it is still current                  None
     Send(authorization, kind)     sends the request with that header              an Outcome
     Rewind()                      makes the body ready to be sent again           True, or False if it cannot
@@ -40,6 +42,7 @@ from .paced import Sleep as Sleep  # the flow's command, shared with the pacing 
 from .pacer import Pacer
 from .retry import Attempt, Decision, Outcome, Paced, RetryPolicy, RetryState, decide
 from .skew import ClockOffset
+from .token import Token
 
 _log = logging.getLogger("genesys_auth_adapter.retry")
 
@@ -57,9 +60,15 @@ class SendKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Authorize:
-    """Get the ``Authorization`` value to send: the usable token's, or a replacement for ``rejected``."""
+    """Get the ``Authorization`` value to send: the usable token's, or a replacement for ``rejected``.
+
+    The answer is the header, or for ``rejected`` the replacement :class:`~.token.Token` (whose
+    ``minted_at`` tells the flow whether it was asked for after the 401). With ``after``, only a token
+    this process asked for at or after that monotonic time will do.
+    """
 
     rejected: str | None = field(default=None, repr=False)
+    after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,29 +199,39 @@ def request_flow(
         if outcome.status == 401 and header is not None and not resent and outcome.carried:
             # One new token and one re-send per request, whatever number of retries it takes. The
             # re-send is an attempt like any other: it counts against max_attempts and is in the history.
+            # A re-send whose token was not asked for after this 401 (a stored one, or one from a flight
+            # that began before it) may predate the revocation the 401 told of: rejected again, it gets
+            # one more token, asked for after this 401. So at most two re-sends.
             resent = True
-            if not (yield REWIND):
-                yield Drop(header)
-                return Verdict(VerdictKind.UNREPLAYABLE, sends)
-            state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True, paced=paced)
-            header = _text((yield Authorize(rejected=header)))
-            paced = None
-            if pacer is not None and pacer.engaged:
-                step = yield from pace(pacer, header, path(), clock, deadline, what)
-                if isinstance(step, Refusal):
-                    return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
-                paced = step
-            outcome = yield Send(header, SendKind.RESEND)
-            assert isinstance(outcome, Outcome)
-            sends += 1
-            if outcome.foreign:
-                return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
-            _sample(offset, outcome)
-            if pacer is not None:
-                if outcome.status == 429 or outcome.throttled:
-                    yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
-                else:
-                    pacer.answered(header, outcome.sent_wall)
+            rejected_at = clock.monotonic()
+            after: float | None = None
+            while True:
+                if not (yield REWIND):
+                    yield Drop(header)
+                    return Verdict(VerdictKind.UNREPLAYABLE, sends)
+                state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True, paced=paced)
+                token = _token((yield Authorize(rejected=header, after=after)))
+                header = token.header
+                paced = None
+                if pacer is not None and pacer.engaged:
+                    step = yield from pace(pacer, header, path(), clock, deadline, what)
+                    if isinstance(step, Refusal):
+                        return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
+                    paced = step
+                outcome = yield Send(header, SendKind.RESEND)
+                assert isinstance(outcome, Outcome)
+                sends += 1
+                if outcome.foreign:
+                    return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
+                _sample(offset, outcome)
+                if pacer is not None:
+                    if outcome.status == 429 or outcome.throttled:
+                        yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
+                    else:
+                        pacer.answered(header, outcome.sent_wall)
+                if outcome.status != 401 or not outcome.carried or after is not None or token.minted_since(rejected_at):
+                    break
+                after = rejected_at
         if policy is None or not _may_retry(policy, outcome):
             return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
         if state is None:
@@ -274,8 +293,9 @@ class Slots(Protocol):
 class Driver(Protocol):
     """Carries out a flow's commands with blocking I/O (the requests front ends, token requests)."""
 
-    def authorize(self, rejected: str | None) -> str:
-        """The header of a usable token, or of a replacement for the ``rejected`` one."""
+    def authorize(self, rejected: str | None, after: float | None = None) -> str | Token:
+        """The header of a usable token, or the :class:`Token` that replaces the ``rejected`` one (asked
+        for at or after the monotonic time ``after``, when given)."""
 
     def drop(self, header: str) -> None:
         """Forget the token that carried ``header`` if it is still the current one."""
@@ -302,7 +322,7 @@ def run(flow: Generator[Command, object, Verdict], driver: Driver, slots: Slots 
                 result = driver.send(command.authorization, command.kind)
             elif kind is Authorize:
                 assert isinstance(command, Authorize)
-                result = driver.authorize(command.rejected)
+                result = driver.authorize(command.rejected, command.after)
             elif kind is Rewind:
                 result = driver.rewind()
             elif kind is Sleep:
@@ -327,8 +347,8 @@ def run(flow: Generator[Command, object, Verdict], driver: Driver, slots: Slots 
 class AsyncDriver(Protocol):
     """Carries out a flow's commands with asyncio (httpx's async token requests)."""
 
-    async def authorize(self, rejected: str | None) -> str:
-        """The header of a usable token, or of a replacement for the ``rejected`` one."""
+    async def authorize(self, rejected: str | None, after: float | None = None) -> str | Token:
+        """The header of a usable token, or the :class:`Token` that replaces the ``rejected`` one."""
 
     async def drop(self, header: str) -> None:
         """Forget the token that carried ``header`` if it is still the current one."""
@@ -354,7 +374,7 @@ async def run_async(
             if isinstance(command, Send):
                 result = await driver.send(command.authorization, command.kind)
             elif isinstance(command, Authorize):
-                result = await driver.authorize(command.rejected)
+                result = await driver.authorize(command.rejected, command.after)
             elif isinstance(command, Rewind):
                 result = await driver.rewind()
             elif isinstance(command, Sleep):
@@ -376,6 +396,11 @@ async def run_async(
 
 def _text(value: object) -> str:
     assert isinstance(value, str), f"a driver answered Authorize with {type(value).__name__}"
+    return value
+
+
+def _token(value: object) -> Token:
+    assert isinstance(value, Token), f"a driver answered Authorize(rejected=...) with {type(value).__name__}"
     return value
 
 

@@ -36,6 +36,8 @@ class TokenManager:
         initial: A token to start with (one the caller already has); its lifetime counts from now.
         state: The token state to drive; by default a new one from the arguments above. Pass the
             state of another driver (the asyncio one) to share its token.
+        fetch_fresh: Gets a token minted by its own token request, never one a shared store holds
+            (after a re-send was rejected too); ``fetch`` by default.
     """
 
     def __init__(
@@ -48,12 +50,14 @@ class TokenManager:
         fetch_ahead: FetchToken | None = None,
         initial: IssuedToken | None = None,
         state: TokenState | None = None,
+        fetch_fresh: FetchToken | None = None,
     ) -> None:
         if state is None:
             state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=initial)
         self.state = state
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead if fetch_ahead is not None else fetch
+        self._fetch_fresh = fetch_fresh if fetch_fresh is not None else fetch
 
     @property
     def clock(self) -> Clock:
@@ -136,19 +140,20 @@ class TokenManager:
         assert new is not None
         return new
 
-    def rejected(self, header: str) -> Token:
+    def rejected(self, header: str, after: float | None = None) -> Token:
         """The API rejected a request that carried ``header``: return a token to re-send it with.
 
         If the current token is still the rejected one it is dropped and exactly one new token is
         requested; if another thread has already replaced it, the replacement is returned with no
-        token request at all.
+        token request at all. With ``after``, only a token this process asked for at or after that
+        monotonic time will do: a stored one is not taken, and one from an older flight is replaced.
 
         Raises:
             Exception: Whatever ``fetch`` raised.
             WaitTimeout: Another thread's token request did not finish within ``wait_timeout``.
         """
         self.state.discard(header)
-        new = self._replace(None, join_running=True)
+        new = self._replace(None, join_running=True, after=after)
         assert new is not None
         return new
 
@@ -160,23 +165,25 @@ class TokenManager:
         """Forget the current token; the next request gets a new one."""
         self.state.invalidate()
 
-    def _replace(self, seen: Token | None, *, join_running: bool) -> Token | None:
+    def _replace(self, seen: Token | None, *, join_running: bool, after: float | None = None) -> Token | None:
         """Get a token newer than ``seen``, leading or joining the one flight.
 
         Only the ahead-of-expiry path passes ``join_running=False``: it holds a valid token, so it
         does not wait for another caller's flight, and what it leads is a quick flight
         (``fetch_ahead``). A thread that joined a quick flight that failed, or a flight whose leader
         was interrupted (``KeyboardInterrupt``, a cancelled task), does not inherit that outcome: it
-        leads a full flight itself (at most once).
+        leads a full flight itself (at most once). With ``after``, a joined flight's token that was
+        not asked for at or after that time is not taken either: the thread leads a fresh flight
+        (``fetch_fresh``), or joins a newer one; after two flights it takes what the last one got.
 
         Returns None only when ``join_running`` is False and another caller's flight is running.
         """
         state = self.state
         flight: Flight | None = None
         for _ in range(2):
-            mine = Flight(quick=not join_running)
+            mine = Flight(quick=not join_running, fresh=after is not None)
             try:
-                claim = state.claim(seen, mine, join_running=join_running)
+                claim = state.claim(seen, mine, join_running=join_running, after=after)
                 if claim.token is not None:
                     return claim.token
                 if claim.lead:
@@ -193,11 +200,13 @@ class TokenManager:
                     f"Waited {state.wait_timeout:.0f} s for a token request made by another thread; "
                     "the login service may be slow. Raise wait_timeout or check connectivity."
                 )
-            if flight.token is not None:
+            if flight.token is not None and (after is None or flight.token.minted_since(after)):
                 return flight.token
             if isinstance(flight.error, Exception) and not flight.quick:
                 raise flight.error
         assert flight is not None
+        if flight.token is not None:
+            return flight.token
         if isinstance(flight.error, Exception):
             raise flight.error
         raise WaitTimeout("The token request made by another thread was interrupted twice; try again.")
@@ -206,7 +215,7 @@ class TokenManager:
         state = self.state
         try:
             sent_monotonic, sent_wall = state.started()
-            issued = (self._fetch_ahead if flight.quick else self._fetch)()
+            issued = (self._fetch_ahead if flight.quick else self._fetch_fresh if flight.fresh else self._fetch)()
             return state.obtained(flight, issued, sent_monotonic, sent_wall)
         except BaseException as exc:
             state.failed(flight, exc)

@@ -59,6 +59,10 @@ class Sleep:
 
 
 PaceCommand = Union[Reserve, Learn, Reload, Sleep]
+
+#: A wait for a slot shorter than this is not slept: the end of a hold a retry's own wait already covered
+#: (computed a moment apart), well inside the jitter every budget's pacing leaves.
+NEGLIGIBLE = 0.005
 RELOAD = Reload()
 
 
@@ -101,11 +105,22 @@ def pace(
         message = f"{what()}: {pacer.refusal(lanes, reservation, max_wait)}"
         _log.warning("Not sending %s.", message)
         return Refusal(message, binding, reservation.wait, max(0.0, max_wait))
-    if reservation.wait <= 0:
+    if reservation.wait <= NEGLIGIBLE:
         return None
     _log.info("Pacing %s: %s.", what(), pacer.explain(lanes, reservation))
     yield Sleep(reservation.wait)
-    return Paced(reservation.wait, binding)
+    waited = reservation.wait
+    now = clock.monotonic()
+    held = pacer.held(header, path, now)
+    if held > NEGLIGIBLE:  # a 429 met meanwhile (a probe that failed): wait its window out, not meet it
+        if now + held > deadline:
+            message = f"{what()}: {binding} is held {held:.1f} s by a 429, past this request's time budget"
+            _log.warning("Not sending %s.", message)
+            return Refusal(message, binding, held, max(0.0, deadline - now))
+        _log.info("Pacing %s: waiting %.2f s more: %s is held by a 429 met meanwhile.", what(), held, binding)
+        yield Sleep(held)
+        waited += held
+    return Paced(waited, binding)
 
 
 def learn(

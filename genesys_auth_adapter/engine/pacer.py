@@ -207,6 +207,24 @@ class Pacer:
             self.reload_at = now + self.policy.reload_every
             return True
 
+    def held(self, authorization: str, path: str, now: float) -> float:
+        """Seconds left of the holds this process knows on the lanes of a request (0 when none).
+
+        A wait for a slot ends after a 429 may have placed a hold that the slot predates (slots are taken
+        ahead, and a probe may fail meanwhile): the request then waits the hold out instead of meeting it.
+        """
+        if not self.engaged:
+            return 0.0
+        until = _NEVER
+        with self._lock:
+            ledger = self._ledgers.get(self._print(authorization))
+            if ledger is not None:
+                until = ledger.hold_until
+            if self._families:
+                for name in self._families.get(endpoint_family(path), ()):
+                    until = max(until, self._known[name].hold_until)
+        return max(0.0, until - now)
+
     def reload_by(self, when: float) -> None:
         """Reload the fleet's budgets no later than ``when`` (with a shared store; nothing without one)."""
         with self._lock:

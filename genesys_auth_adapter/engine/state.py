@@ -115,7 +115,7 @@ class TokenState:
         """Whether an ahead-of-expiry refresh may start now (not right after one failed)."""
         return now >= self._stale_retry_at
 
-    def claim(self, seen: Token | None, flight: Flight, *, join_running: bool) -> Claim:
+    def claim(self, seen: Token | None, flight: Flight, *, join_running: bool, after: float | None = None) -> Claim:
         """Decide, atomically, how a caller gets a token newer than ``seen``.
 
         Args:
@@ -123,6 +123,8 @@ class TokenState:
             flight: A new flight, registered and led by the caller if none is running.
             join_running: False for an ahead-of-expiry refresh, which neither waits for nor joins
                 a running flight (it still holds a valid token); its flight is quick.
+            after: Only a token this process asked for at or after this monotonic time will do (a
+                re-send's token that was rejected too may have predated a revocation).
         """
         with self._lock:
             current = self._token
@@ -130,6 +132,7 @@ class TokenState:
                 current is not None
                 and current is not seen
                 and current.freshness(self.clock.monotonic()) is not Freshness.INVALID
+                and (after is None or current.minted_since(after))
             ):
                 return Claim(token=current)
             running = self._flight

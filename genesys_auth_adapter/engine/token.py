@@ -45,6 +45,8 @@ class IssuedToken:
         provisional: True when ``expires_in`` is only an upper bound guessed on the local clock (a stored
             token taken before any response showed the server's clock); the token is taken again, with
             its true lifetime, once the server's clock is known.
+        stored: True when it was taken from a token store: another process minted it, at a time this
+            one does not know (it may predate a revocation this process has just seen).
     """
 
     access_token: str = field(repr=False)
@@ -53,6 +55,7 @@ class IssuedToken:
     date: str | None = None
     minted_now: bool = False
     provisional: bool = False
+    stored: bool = False
 
     def __post_init__(self) -> None:
         # The value is never quoted: it is a secret.
@@ -82,6 +85,8 @@ class Token:
         claims: The JWT claims when the token is a JWT, else None (never shown in ``repr``).
         provisional: Its deadlines are a guess made before the server's clock was known
             (:attr:`IssuedToken.provisional`).
+        minted_at: Monotonic time just before this process asked for it (its token request, or its
+            source's refresh), or None when it came from a token store (minted elsewhere, when unknown).
     """
 
     access_token: str = field(repr=False)
@@ -92,6 +97,11 @@ class Token:
     refresh_at: float | None
     claims: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
     provisional: bool = False
+    minted_at: float | None = None
+
+    def minted_since(self, when: float) -> bool:
+        """Whether this process asked for the token at or after monotonic time ``when`` (a stored one: no)."""
+        return self.minted_at is not None and self.minted_at >= when
 
     def freshness(self, now: float) -> Freshness:
         """Classify the token at monotonic time ``now``."""
@@ -178,6 +188,7 @@ def build_token(
         refresh_at=refresh_at,
         claims=claims,
         provisional=issued.provisional,
+        minted_at=None if issued.stored else sent_monotonic,
     )
 
 

@@ -116,7 +116,7 @@ class GenesysHttpxAuth(httpx.Auth):
             clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token()
         )
         # One SSL context for the token requests' own clients, sync and async (built once, off any loop).
-        tls = SslContext()
+        tls = self._tls = SslContext()
         login = HttpxLogin(clock=clock, offset=offset, retry=self.retry, timeout=timeout, http=http, ssl_context=tls)
         quick = login.quick()
 
@@ -144,9 +144,16 @@ class GenesysHttpxAuth(httpx.Auth):
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
             self.async_tokens = AsyncTokens(self.state, afetch, afetch_ahead)
         else:
-            self.tokens = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=self.state)
-            ashared = AsyncSharedFetch(async_store, self.shared.key, self.state, afetch, afetch_ahead)
-            self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead)
+            self.tokens = TokenManager(
+                self.shared.fetch,
+                fetch_ahead=self.shared.fetch_ahead,
+                state=self.state,
+                fetch_fresh=self.shared.fetch_fresh,
+            )
+            ashared = AsyncSharedFetch(
+                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+            )
+            self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
         if self.pacing is not None:
@@ -200,7 +207,7 @@ class GenesysHttpxAuth(httpx.Auth):
             if self._http is not None:
                 self._http.head(url, auth=self, timeout=timeout)
                 return
-            with httpx.Client(transport=self.transport()) as http:
+            with httpx.Client(transport=self.transport(httpx.HTTPTransport(verify=self._tls.get()))) as http:
                 http.head(url, auth=self, timeout=timeout)
 
     async def _averify(self) -> None:
@@ -209,7 +216,9 @@ class GenesysHttpxAuth(httpx.Auth):
             if self._async_http is not None:
                 await self._async_http.head(url, auth=self, timeout=timeout)
                 return
-            async with httpx.AsyncClient(transport=self.async_transport()) as http:
+            # The transport (its SSL context, the CA bundle) is made in a worker thread, off the event loop.
+            transport = await asyncio.to_thread(lambda: self.async_transport(self._tls.async_transport()))
+            async with httpx.AsyncClient(transport=transport) as http:
                 await http.head(url, auth=self, timeout=timeout)
 
     @contextlib.contextmanager
@@ -272,7 +281,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     result = (
                         self.tokens.header()
                         if command.rejected is None
-                        else self.tokens.rejected(command.rejected).header
+                        else self.tokens.rejected(command.rejected, command.after)
                     )
                 elif isinstance(command, Sleep):
                     clock.sleep(command.seconds)
@@ -330,7 +339,7 @@ class GenesysHttpxAuth(httpx.Auth):
                     if command.rejected is None:
                         result = await tokens.header()
                     else:
-                        result = (await tokens.rejected(command.rejected)).header
+                        result = await tokens.rejected(command.rejected, command.after)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                     result = None

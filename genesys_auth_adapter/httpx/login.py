@@ -58,6 +58,13 @@ class SslContext:
             context = self._context = httpx.create_ssl_context()
         return context
 
+    def async_transport(self) -> httpx.AsyncHTTPTransport:
+        """A new ``httpx.AsyncHTTPTransport`` with this context; call it in a worker thread, not on the loop."""
+        transport = httpx.AsyncHTTPTransport(verify=self.get())
+        with contextlib.suppress(ImportError):  # see async_client
+            importlib.import_module("anyio._backends._asyncio")
+        return transport
+
     def async_client(self) -> httpx.AsyncClient:
         """A new ``httpx.AsyncClient`` with this context; call it in a worker thread, not on the loop."""
         client = httpx.AsyncClient(verify=self.get())
@@ -167,7 +174,7 @@ class _SyncDriver:
         self.response: httpx.Response | None = None
         self.error: BaseException | None = None
 
-    def authorize(self, rejected: str | None) -> str:
+    def authorize(self, rejected: str | None, after: float | None = None) -> str:
         raise AssertionError("a token request carries no token")
 
     def drop(self, header: str) -> None:
@@ -245,7 +252,7 @@ class _AsyncDriver:
         self.response: httpx.Response | None = None
         self.error: BaseException | None = None
 
-    async def authorize(self, rejected: str | None) -> str:
+    async def authorize(self, rejected: str | None, after: float | None = None) -> str:
         raise AssertionError("a token request carries no token")
 
     async def drop(self, header: str) -> None:

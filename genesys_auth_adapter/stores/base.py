@@ -3,7 +3,9 @@
 A store keeps, per key, one :class:`StoredToken` whose expiry is an absolute time on the **server's**
 clock: each process converts it with its own clock-offset estimate, so hosts whose clocks disagree by
 minutes share one token safely. Keys (:func:`store_key`) hash the login host, the client id and the
-grant, never the secret: two OAuth clients or two regions never share an entry.
+grant: two OAuth clients or two regions never share an entry. Each entry is also bound to the client
+secret its token was obtained with (:func:`secret_binding`, which never reveals it): a process whose
+secret is wrong, or was rotated, never uses another secret's token.
 
 Stores do I/O; the library calls them only off the hot path (when the in-memory token is missing,
 stale or rejected) and treats every store failure as a miss (:mod:`.shared`): a request never fails
@@ -33,12 +35,15 @@ class StoredToken:
         token_type: ``bearer`` for Genesys.
         expires_at: When it stops working, in Unix seconds on the server's clock, or None when unknown.
         issued_at: When it was obtained, in Unix seconds on the server's clock.
+        binding: The :func:`secret_binding` of the secret it was obtained with ("" for a grant without
+            one); a process whose own binding differs does not use the entry.
     """
 
     access_token: str = field(repr=False)
     token_type: str
     expires_at: float | None
     issued_at: float
+    binding: str = field(default="", repr=False)
 
     def to_json(self) -> bytes:
         """The entry as stored: a small JSON object."""
@@ -48,6 +53,7 @@ class StoredToken:
                 "token_type": self.token_type,
                 "expires_at": self.expires_at,
                 "issued_at": self.issued_at,
+                "binding": self.binding,
             },
             separators=(",", ":"),
         ).encode()
@@ -66,13 +72,16 @@ class StoredToken:
             token_type = raw["token_type"]
             expires_at = raw["expires_at"]
             issued_at = raw["issued_at"]
-        except (ValueError, TypeError, KeyError) as exc:
+            binding = raw.get("binding", "")  # an entry written before bindings existed matches no secret
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StoreError(f"the stored entry is not a token ({type(exc).__name__})") from None
         if not (isinstance(token, str) and token and isinstance(token_type, str)):
             raise StoreError("the stored entry has no usable token")
         if not _number(issued_at) or not (expires_at is None or _number(expires_at)):
             raise StoreError("the stored entry has unusable times")
-        return cls(token, token_type, None if expires_at is None else float(expires_at), float(issued_at))
+        if not isinstance(binding, str):
+            raise StoreError("the stored entry has an unusable secret binding")
+        return cls(token, token_type, None if expires_at is None else float(expires_at), float(issued_at), binding)
 
 
 def _number(value: object) -> bool:
@@ -91,6 +100,36 @@ def store_key(login_url: str, client_id: str, grant: str) -> str:
     origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
     digest = hashlib.sha256("\n".join((origin, client_id, grant)).encode()).hexdigest()
     return digest[:40]
+
+
+#: PBKDF2 rounds of a secret binding: guessing a weak secret from an entry costs this many HMACs per guess
+#: (computed once per auth object that uses a store: some 30 ms of one core).
+BINDING_ROUNDS = 50_000
+
+
+def secret_binding(login_url: str, client_id: str, grant: str, *, secret: str) -> str:
+    """What ties a stored token to the client secret it was obtained with, without revealing the secret.
+
+    PBKDF2-HMAC-SHA256 of the secret, salted with the login origin, the client id and the grant. A process
+    with a wrong secret gets another binding, so it never uses the token the right secret obtained: its own
+    token request fails as it would without a store. After the secret is rotated, the first process with
+    the new one replaces the entry, and processes still holding the old secret no longer get a token from
+    the store. The rounds make guessing a weak secret from an entry slow (a plain hash of a short secret
+    would be guessed in minutes); a secret Genesys issues (random, 40 or more characters) cannot be guessed
+    either way.
+
+    Args:
+        login_url: The login service's base URL (only its scheme, host and port count).
+        client_id: The OAuth client id.
+        grant: The grant type, such as ``client_credentials``.
+        secret: The client secret; "" for a grant without one (the binding is then "").
+    """
+    if not secret:
+        return ""
+    parts = urlsplit(login_url)
+    origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    salt = "\n".join(("genesys-auth-adapter secret binding", origin, client_id, grant)).encode()
+    return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, BINDING_ROUNDS).hex()
 
 
 class Lease(Protocol):

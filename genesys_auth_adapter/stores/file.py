@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import platformdirs
 from filelock import BaseFileLock, FileLock, Timeout
 
+from ..engine import fork_safety
 from ..errors import ConfigurationError
 from .base import AsyncLease, Lease, StoredToken, StoreError
 
@@ -127,6 +128,7 @@ class FileTokenStore:
         self._entry_lock_timeout = float(entry_lock_timeout)
         self._guard = threading.Lock()
         self._warned: dict[str, tuple[object, ...]] = {}
+        fork_safety.register(self)
 
     @property
     def path(self) -> Path:
@@ -211,6 +213,10 @@ class FileTokenStore:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._entry_lock_timeout = state["_entry_lock_timeout"]
+
+    def after_fork_in_child(self) -> None:
+        """A new guard in a forked child (a parent thread may have held it); the file locks are the kernel's."""
+        self._guard = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self._dir)!r})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from ..engine import fork_safety
 from .base import Lease, StoredToken
 
 
@@ -29,6 +30,7 @@ class MemoryTokenStore:
         self._entries: dict[str, bytes] = {}
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        fork_safety.register(self)
 
     def load(self, key: str) -> StoredToken | None:
         data = self._entries.get(key)
@@ -54,6 +56,15 @@ class MemoryTokenStore:
 
     def close(self) -> None:
         self._entries.clear()
+
+    def after_fork_in_child(self) -> None:
+        """New locks in a forked child: a fetch lock the parent's leader held would never be released here.
+
+        The entries stay (their tokens are valid in any process); a token request the parent had running
+        goes on in the parent only, so the child's leader takes a fetch lock of its own at once.
+        """
+        self._guard = threading.Lock()
+        self._locks = {}
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore({len(self._entries)} entries)"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import threading
 from collections.abc import Awaitable, Iterator
@@ -33,7 +34,17 @@ from ..engine.skew import ClockOffset
 from ..engine.state import RefreshDeferred, TokenState, WaitTimeout
 from ..engine.token import IssuedToken, refresh_margin
 from ..errors import ConfigurationError
-from .base import AsyncLease, AsyncTokenStore, Lease, StoredToken, StoreError, TokenStore, store_key
+from ..oauth import TokenRequest
+from .base import (
+    AsyncLease,
+    AsyncTokenStore,
+    Lease,
+    StoredToken,
+    StoreError,
+    TokenStore,
+    secret_binding,
+    store_key,
+)
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -74,9 +85,10 @@ class _Outage:
 class _Conversions:
     """Between a store's entries (server-clock expiry) and the engine's tokens (lifetimes)."""
 
-    def __init__(self, state: TokenState, key: str) -> None:
+    def __init__(self, state: TokenState, key: str, binding: str) -> None:
         self.state = state
         self.key = key
+        self.binding = binding
 
     @property
     def clock(self) -> Clock:
@@ -100,9 +112,11 @@ class _Conversions:
         """
         if stored is None or stored.access_token in self.rejected_tokens() or stored.access_token == not_token:
             return None
+        if not hmac.compare_digest(stored.binding.encode(), self.binding.encode()):  # another secret's token
+            return None
         try:
             if stored.expires_at is None:
-                return IssuedToken(stored.access_token, token_type=stored.token_type)
+                return IssuedToken(stored.access_token, token_type=stored.token_type, stored=True)
             left = stored.expires_at - self.offset.server_time(self.clock.wall())
             lifetime = stored.expires_at - stored.issued_at
             due = max(MIN_REMAINING, refresh_margin(lifetime)) if lifetime > 0 else MIN_REMAINING
@@ -112,7 +126,11 @@ class _Conversions:
             if provisional:
                 left = min(left, due + PROVISIONAL)
             return IssuedToken(
-                stored.access_token, expires_in=left, token_type=stored.token_type, provisional=provisional
+                stored.access_token,
+                expires_in=left,
+                token_type=stored.token_type,
+                provisional=provisional,
+                stored=True,
             )
         except ValueError as exc:  # a value no header can carry: the entry is unusable, never a crash
             _log.warning("The token store's entry for this client is unusable (%s); a new token replaces it.", exc)
@@ -138,7 +156,7 @@ class _Conversions:
         """The entry for a token just obtained; its lifetime counts from when the request was sent."""
         issued_at = self.offset.server_time(sent_wall)
         expires_at = None if issued.expires_in is None else issued_at + issued.expires_in
-        return StoredToken(issued.access_token, issued.token_type, expires_at, issued_at)
+        return StoredToken(issued.access_token, issued.token_type, expires_at, issued_at, self.binding)
 
 
 class SharedFetch:
@@ -150,6 +168,7 @@ class SharedFetch:
         state: The auth's token state (its clock, offset, wait timeout and rejected tokens).
         fetch: Makes the actual token request.
         fetch_ahead: Makes a quick one (ahead of expiry).
+        binding: This process's :func:`~.base.secret_binding`: entries with another are not used.
     """
 
     def __init__(
@@ -159,10 +178,13 @@ class SharedFetch:
         state: TokenState,
         fetch: Callable[[], IssuedToken],
         fetch_ahead: Callable[[], IssuedToken],
+        *,
+        binding: str = "",
     ) -> None:
         self.store = store
         self.key = key
-        self._at = _Conversions(state, key)
+        self.binding = binding
+        self._at = _Conversions(state, key, binding)
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
@@ -232,6 +254,29 @@ class SharedFetch:
             if lease is not None:
                 self._call(lease.release, None)
 
+    def fetch_fresh(self) -> IssuedToken:
+        """A token of this process's own token request, never a stored one (a re-send's token was rejected too).
+
+        The stored token may have been minted just before the revocation that the request's first 401 told
+        of, and stored just after it. Rejected tokens are still forgotten (compare-and-delete), and the token
+        request is made under the fetch lock when it can be had within half of ``wait_timeout`` (else
+        without it): processes waiting for the lock then take this token.
+        """
+        at, key = self._at, self._at.key
+        self._forget_rejected()
+        if self._outage.down:
+            return self._own(self._fetch)
+        try:
+            lease = self.store.acquire(key, wait=at.state.wait_timeout / 2)
+        except StoreError as error:
+            self._outage.failed(error)
+            return self._own(self._fetch, save=False)
+        try:
+            return self._own(self._fetch, lease=lease)
+        finally:
+            if lease is not None:
+                self._call(lease.release, None)
+
     def fetch_ahead(self) -> IssuedToken:
         """A newer token while the current one still works: another process's, or one quick request if
         no other process is making one (else :class:`RefreshDeferred`)."""
@@ -268,9 +313,11 @@ class AsyncSharedFetch:
         state: TokenState,
         fetch: Callable[[], Awaitable[IssuedToken]],
         fetch_ahead: Callable[[], Awaitable[IssuedToken]],
+        *,
+        binding: str = "",
     ) -> None:
         self.store = store
-        self._at = _Conversions(state, key)
+        self._at = _Conversions(state, key, binding)
         self._fetch = fetch
         self._fetch_ahead = fetch_ahead
         self._outage = _Outage(store)
@@ -306,13 +353,16 @@ class AsyncSharedFetch:
         self.source = "store"
         return issued
 
+    async def _forget_rejected(self) -> None:
+        for token in self._at.rejected_tokens():
+            if token not in self._forgotten and not self._outage.down:
+                self._forgotten.add(token)
+                await self._call(lambda token=token: self.store.delete_if(self._at.key, token), False)  # type: ignore[misc]
+
     async def fetch(self) -> IssuedToken:
         """See :meth:`SharedFetch.fetch`."""
         at, key = self._at, self._at.key
-        for token in at.rejected_tokens():
-            if token not in self._forgotten and not self._outage.down:
-                self._forgotten.add(token)
-                await self._call(lambda token=token: self.store.delete_if(key, token), False)  # type: ignore[misc]
+        await self._forget_rejected()
         found = at.usable(await self._call(lambda: self.store.load(key), None))
         if found is not None:
             return self._found(found)
@@ -333,6 +383,23 @@ class AsyncSharedFetch:
                     f"Waited {wait:.0f} s for a token request made by another process through the token "
                     "store; the login service may be slow, or that process stuck. Raise wait_timeout."
                 )
+            return await self._own(self._fetch, lease=lease)
+        finally:
+            if lease is not None:
+                await self._call(lease.release, None)
+
+    async def fetch_fresh(self) -> IssuedToken:
+        """See :meth:`SharedFetch.fetch_fresh`."""
+        at, key = self._at, self._at.key
+        await self._forget_rejected()
+        if self._outage.down:
+            return await self._own(self._fetch)
+        try:
+            lease = await self.store.acquire(key, wait=at.state.wait_timeout / 2)
+        except StoreError as error:
+            self._outage.failed(error)
+            return await self._own(self._fetch, save=False)
+        try:
             return await self._own(self._fetch, lease=lease)
         finally:
             if lease is not None:
@@ -458,15 +525,35 @@ class _ThreadedLease:
         await asyncio.to_thread(self._lease.release)
 
 
+def _request_of(source: object) -> TokenRequest | None:
+    request_of = getattr(type(source), "token_request", None)
+    request: TokenRequest | None = request_of(source) if callable(request_of) else None
+    return request
+
+
+def _identity(request: TokenRequest) -> tuple[str, str, str, str]:
+    """(login URL, client id, grant, secret) of a token request."""
+    form = dict(request.form)
+    client_id, secret = request.basic if request.basic else (form.get("client_id", ""), request.secret)
+    return request.url, client_id, form.get("grant_type", ""), secret
+
+
 def source_key(source: object) -> str | None:
     """The store key of a token source, or None for one that makes no token request (an AccessToken)."""
-    request_of = getattr(type(source), "token_request", None)
-    request = request_of(source) if callable(request_of) else None
+    request = _request_of(source)
     if request is None:
         return None
-    form = dict(request.form)
-    client_id = request.basic[0] if request.basic else form.get("client_id", "")
-    return store_key(request.url, client_id, form.get("grant_type", ""))
+    url, client_id, grant, _ = _identity(request)
+    return store_key(url, client_id, grant)
+
+
+def source_binding(source: object) -> str:
+    """The :func:`~.base.secret_binding` of a token source's secret ("" for a source without one)."""
+    request = _request_of(source)
+    if request is None:
+        return ""
+    url, client_id, grant, secret = _identity(request)
+    return secret_binding(url, client_id, grant, secret=secret)
 
 
 def shared_fetch(
@@ -489,4 +576,4 @@ def shared_fetch(
             "A token store shares tokens that the library requests (ClientCredentials); a token you supply "
             "yourself (AccessToken) is not stored. Drop store=, or use ClientCredentials."
         )
-    return SharedFetch(store, key, state, fetch, fetch_ahead)
+    return SharedFetch(store, key, state, fetch, fetch_ahead, binding=source_binding(source))

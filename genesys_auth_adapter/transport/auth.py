@@ -126,7 +126,9 @@ class GenesysAuth(AuthBase):
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
         else:
-            self.manager = TokenManager(self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state)
+            self.manager = TokenManager(
+                self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state, fetch_fresh=self.shared.fetch_fresh
+            )
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
         fork_safety.register(self)

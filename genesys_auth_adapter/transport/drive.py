@@ -18,6 +18,7 @@ from ..engine.clock import Clock
 from ..engine.flow import SendKind, Verdict, VerdictKind
 from ..engine.manager import TokenManager
 from ..engine.retry import Outcome
+from ..engine.token import Token
 from ..errors import CORRELATION_HEADER, RateBudgetError, RetryExhaustedError, UnreplayableBodyError, without_query
 from ..oauth import failure_outcome
 from .body import prepare_replay
@@ -77,9 +78,9 @@ class RequestsDriver:
         self.error: requests.RequestException | None = None
         self.replaced_401: requests.Response | None = None
 
-    def authorize(self, rejected: str | None) -> str:
+    def authorize(self, rejected: str | None, after: float | None = None) -> str | Token:
         if rejected is not None:
-            return self._tokens.rejected(rejected).header
+            return self._tokens.rejected(rejected, after)
         if self._first is not None:
             # The hook: requests already sent the request, with the header it carries (which another
             # thread may have replaced since: the 401 must name the token that was really sent).

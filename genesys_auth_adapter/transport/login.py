@@ -132,7 +132,7 @@ class _LoginDriver:
         self.response: requests.Response | None = None
         self.error: requests.RequestException | None = None
 
-    def authorize(self, rejected: str | None) -> str:
+    def authorize(self, rejected: str | None, after: float | None = None) -> str:
         raise AssertionError("a token request carries no token")
 
     def drop(self, header: str) -> None:

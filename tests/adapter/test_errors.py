@@ -10,7 +10,7 @@ import requests_mock
 
 from genesys_auth_adapter import ApiError, RateLimitedError, error_from_response, raise_for_genesys
 
-from .helpers import API, mounted
+from .helpers import API, ORG_ME, Client, mounted, statuses
 
 URL = f"{API}/api/v2/users/abc"
 
@@ -53,6 +53,14 @@ def test_error_from_response_fills_every_field() -> None:
     text = str(error)
     assert "HTTP 400" in text and "bad.request" in text and "corr-123" in text
     assert GENESYS_400["message"] in text
+
+
+def test_the_error_counts_the_sends_its_answer_took(client: Client) -> None:
+    """Pins: an error that hid the 401 re-send before it (the official SDK front end quotes ``attempts``)."""
+    client.mock.register_uri("GET", ORG_ME, statuses(401, 403, 403))
+    resent = error_from_response(client.get(ORG_ME))
+    assert (resent.status, resent.code, resent.attempts) == (403, "missing.permissions", 2)
+    assert error_from_response(client.get(ORG_ME)).attempts == 1
 
 
 def test_a_429_is_a_rate_limited_error() -> None:

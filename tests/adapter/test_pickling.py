@@ -51,6 +51,7 @@ def every_error() -> list[GenesysError]:
         "correlation_id": "corr-1",
         "body": {"code": "missing.permissions", "status": 403},
         "response": _response(403),
+        "attempts": 2,
     }
     token_fields: dict[str, Any] = {
         "status": 400,

@@ -369,11 +369,11 @@ def test_concurrent_401s_share_one_new_token(client: Client, monkeypatch: pytest
     asked_count = [0]
     rejected = client.auth.manager.rejected
 
-    def counting_rejected(header: str) -> Any:
+    def counting_rejected(header: str, after: float | None = None) -> Any:
         with asked:
             asked_count[0] += 1
             asked.notify_all()
-        return rejected(header)
+        return rejected(header, after)
 
     monkeypatch.setattr(client.auth.manager, "rejected", counting_rejected)
 

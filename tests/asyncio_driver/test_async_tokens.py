@@ -233,3 +233,28 @@ def test_threads_and_tasks_sharing_one_state_make_one_token_request(monkeypatch:
         thread.join(10)
     assert results == ["Bearer token-2"] * 9
     assert calls == ["thread", "task"]
+
+
+def test_a_replacement_asked_for_after_a_time_is_not_a_stored_token() -> None:
+    """Pins issue 13 (7) for tasks: after a re-send with a stored token was rejected too, the next token
+    comes from a token request of this process (fetch_fresh), not from the store again."""
+    clock = ManualClock()
+    calls = {"fetch": 0, "fresh": 0}
+
+    async def fetch() -> IssuedToken:
+        calls["fetch"] += 1
+        return IssuedToken("shared", expires_in=300.0, stored=True)
+
+    async def fetch_fresh() -> IssuedToken:
+        calls["fresh"] += 1
+        return IssuedToken("fresh", expires_in=300.0)
+
+    tokens = AsyncTokens(TokenState(clock=clock), fetch, fetch_fresh=fetch_fresh)
+
+    async def scenario() -> list[str]:
+        shared = await tokens.header()
+        replaced = await tokens.rejected("Bearer older", after=clock.monotonic())  # "shared" is current
+        return [shared, replaced.header, (await tokens.rejected("Bearer older", after=clock.monotonic())).header]
+
+    assert run(scenario) == ["Bearer shared", "Bearer fresh", "Bearer fresh"]
+    assert calls == {"fetch": 1, "fresh": 1}

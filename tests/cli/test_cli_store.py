@@ -8,7 +8,7 @@ from pathlib import Path
 
 from genesys_auth_adapter.emulator import Emulator
 
-from .conftest import Run
+from .conftest import Run, run_cli
 
 
 def test_consecutive_runs_share_one_token(genesys_emulator: Emulator, cli: Run, tmp_path: Path) -> None:
@@ -74,3 +74,17 @@ def test_a_revoked_stored_token_is_replaced_and_renew_replaces_a_valid_one(
     assert cli("token").stdout.strip() == renewed
     assert cli("api", "/api/v2/organizations/me").returncode == 0
     assert genesys_emulator.counters()["token_requests"] == 3
+
+
+def test_a_wrong_secret_is_refused_although_a_token_is_stored(
+    genesys_emulator: Emulator, cli: Run, tmp_path: Path
+) -> None:
+    """Pins: `GENESYS_CLIENT_SECRET=wrong genesys-auth api ...` printed data and exited 0 with the token a
+    run with the right secret had stored, for that token's whole lifetime."""
+    assert cli("api", "/api/v2/organizations/me").returncode == 0
+    env = {**genesys_emulator.env(), "GENESYS_CLIENT_SECRET": "not-the-secret"}
+    wrong = run_cli("api", "/api/v2/organizations/me", env=env, cwd=tmp_path)
+    assert (wrong.returncode, wrong.stdout) == (1, "")
+    assert "invalid_client" in wrong.stderr and "not-the-secret" not in wrong.stderr
+    assert cli("api", "/api/v2/organizations/me").returncode == 0  # the right secret still shares its stored token
+    assert genesys_emulator.counters()["token_requests"] == 2

@@ -155,7 +155,7 @@ class FrontEnd(abc.ABC):
     #: What a dropped connection raises out of this front end when it is not retried.
     connection_error: type[BaseException] = requests.ConnectionError
 
-    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy) -> None:
+    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy, store: str | None) -> None:
         self.kind = kind
         self.emu = emu
         self.clock = clock
@@ -271,10 +271,10 @@ class _Requests(_Blocking):
 class RequestsAdapter(_Requests):
     """``session(creds, ...)``: the adapter mounted on the API base, retries included."""
 
-    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy) -> None:
-        super().__init__(kind, emu, clock, retry)
+    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy, store: str | None) -> None:
+        super().__init__(kind, emu, clock, retry, store)
         self.session: GenesysSession = session(
-            self.credentials, clock=clock, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), retry=retry
+            self.credentials, clock=clock, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), retry=retry, store=store
         )
 
     @property
@@ -300,9 +300,11 @@ class RequestsAuth(_Requests):
 
     retries = False
 
-    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy) -> None:
-        super().__init__(kind, emu, clock, retry)
-        self._auth = GenesysAuth(self.credentials, clock=clock, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), retry=retry)
+    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy, store: str | None) -> None:
+        super().__init__(kind, emu, clock, retry, store)
+        self._auth = GenesysAuth(
+            self.credentials, clock=clock, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), retry=retry, store=store
+        )
         self.session = requests.Session()
 
     @property
@@ -325,9 +327,9 @@ class RequestsAuth(_Requests):
         self._close_files()
 
 
-def _httpx_options(clock: Clock, retry: RetryPolicy) -> dict[str, Any]:
+def _httpx_options(clock: Clock, retry: RetryPolicy, store: str | None) -> dict[str, Any]:
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
-    return {"clock": clock, "retry": retry, "timeout": timeout, "token_timeout": timeout}
+    return {"clock": clock, "retry": retry, "timeout": timeout, "token_timeout": timeout, "store": store}
 
 
 class _Httpx(FrontEnd):
@@ -381,9 +383,9 @@ class _Httpx(FrontEnd):
 class HttpxSync(_Httpx, _Blocking):
     """``genesys_auth_adapter.httpx.client(creds, ...)``."""
 
-    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy) -> None:
-        super().__init__(kind, emu, clock, retry)
-        self._client = ghttpx.client(self.credentials, **_httpx_options(clock, retry))
+    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy, store: str | None) -> None:
+        super().__init__(kind, emu, clock, retry, store)
+        self._client = ghttpx.client(self.credentials, **_httpx_options(clock, retry, store))
 
     @property
     def client(self) -> httpx.Client:
@@ -402,9 +404,9 @@ class HttpxAsync(_Httpx):
 
     concurrency = 200
 
-    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy) -> None:
-        super().__init__(kind, emu, clock, retry)
-        self._client = ghttpx.async_client(self.credentials, **_httpx_options(clock, retry))
+    def __init__(self, kind: FrontEndKind, emu: Emulator, clock: Clock, retry: RetryPolicy, store: str | None) -> None:
+        super().__init__(kind, emu, clock, retry, store)
+        self._client = ghttpx.async_client(self.credentials, **_httpx_options(clock, retry, store))
         self._async_files: list[anyio.AsyncFile[bytes]] = []
 
     @property
@@ -468,9 +470,12 @@ class FrontEndKind:
     def retries(self) -> bool:
         return self._make.retries
 
-    def open(self, emu: Emulator, *, clock: Clock | None = None, retry: RetryPolicy = FAST_RETRY) -> FrontEnd:
-        """A new client aimed at ``emu`` (a :class:`RecordingClock` unless ``clock`` is given)."""
-        front_end = self._make(self, emu, clock if clock is not None else RecordingClock(), retry)
+    def open(
+        self, emu: Emulator, *, clock: Clock | None = None, retry: RetryPolicy = FAST_RETRY, store: str | None = None
+    ) -> FrontEnd:
+        """A new client aimed at ``emu`` (a :class:`RecordingClock` unless ``clock`` is given), sharing tokens
+        through ``store`` (a ``store=`` string such as ``"file:/dir"``) when given."""
+        front_end = self._make(self, emu, clock if clock is not None else RecordingClock(), retry, store)
         self._opened.append(front_end)
         return front_end
 

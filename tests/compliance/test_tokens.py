@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from genesys_auth_adapter import ManualClock
+from genesys_auth_adapter import GenesysAuth, ManualClock
 from genesys_auth_adapter.emulator import Emulator
+from genesys_auth_adapter.stores.file import FileTokenStore
+from genesys_auth_adapter.stores.shared import source_key
 
-from .frontends import FrontEnd, FrontEndKind, scenario
+from .frontends import FrontEnd, FrontEndKind, credentials_for, scenario
 
 ME = "/api/v2/organizations/me"
 
@@ -97,3 +101,36 @@ async def test_a_throttled_token_endpoint_gets_one_request_per_answer(fe: FrontE
     assert emu.counters()["token_requests"] == 3  # two throttled, one success: not 16 of each
     if fe.sleeps is not None:
         assert len(fe.sleeps) == 2  # one shared wait per throttled answer
+
+
+@scenario
+async def test_a_stored_token_minted_before_a_revocation_is_replaced_again_not_surfaced(
+    kind: FrontEndKind, emu: Emulator, tmp_path: Path
+) -> None:
+    """Pins issue 13 (7): another process minted a token just before a revocation and stored it just after;
+    a request whose re-send took it from the store got a second 401, which reached the caller."""
+    folder = tmp_path / "tokens"
+    fe = kind.open(emu, store=f"file:{folder}")
+    assert (await fe.get(ME)).status == 200
+    held = fe.current()
+    assert held is not None
+    # Another process: its token request is answered only after the revocation, its token revoked by it.
+    other = GenesysAuth(credentials_for(emu), store=FileTokenStore(folder))
+    key = source_key(other.credentials)
+    assert key is not None and FileTokenStore(folder).delete_if(key, held.access_token)  # it must mint its own
+    hold = emu.hold_next_token()
+    minting = threading.Thread(target=other.header, daemon=True)
+    minting.start()
+    try:
+        assert hold.wait_minted(10)
+        emu.revoke_all()
+    finally:
+        hold.release()
+        minting.join(10)
+    stored = FileTokenStore(folder).load(key)
+    assert stored is not None and stored.access_token == other.token().access_token  # revoked, and stored
+    reply = await fe.get(ME)
+    assert (reply.status, reply.attempts) == (200, 3)  # the held token, the stored one, one minted after
+    counters = emu.counters()
+    assert (counters["token_requests"], counters["api_401"]) == (3, 2)
+    other.close()

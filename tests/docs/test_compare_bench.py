@@ -47,3 +47,21 @@ def test_table_shows_na_with_its_reason_and_never_a_figure(compare: Any) -> None
     assert f"| {sdk.label} | n/a: call_api sends json.dumps(body): no generator or file body |" in table
     gaa = next(lib for lib in compare.LIBRARIES if lib.key == "gaa")
     assert f"| {gaa.label} | not run |" in table
+
+
+def test_a_row_measured_on_its_own_says_when_and_under_what_load(compare: Any) -> None:
+    """Pins: a partial run (``--only``) stamping its date on rows it did not measure."""
+    import compare_report
+
+    data = {
+        "machine": {"platform": "p", "cores": "2", "python": "3", "date": "first"},
+        "reruns": {"sdk-gaa": {"platform": "p", "cores": "2", "python": "3", "date": "later", "load": "7.5"}},
+        "versions": {},
+        "results": {},
+    }
+    table = compare_report.markdown(data)
+    assert "Measured on p, 2 cores, Python 3, first." in table
+    assert (
+        "official SDK + genesys-auth-adapter api_client(): measured on its own, on p, 2 cores, load average 7.5 over"
+        " the last 5 minutes, Python 3, later."
+    ) in table

@@ -95,3 +95,25 @@ def test_a_client_handed_in_is_used_and_left_open(
     assert asyncio.run(scenario()) is False
     assert emu.counters()["token_requests"] == 2
     assert bundle_loads == []  # verify=False loads no bundle, and the library built no context of its own
+
+
+def test_the_check_of_a_stored_token_loads_the_ca_bundle_off_the_loop(
+    emu: Emulator, creds: ClientCredentials, bundle_loads: list[int], tmp_path: Any
+) -> None:
+    """Pins: ``atoken()``'s check of a stored token (``HEAD /api/v2/tokens/me`` before the server's clock is
+    known) built its client's transport on the loop, loading the CA bundle there."""
+    from genesys_auth_adapter import FileTokenStore
+
+    store = FileTokenStore(tmp_path)
+    asyncio.run(GenesysHttpxAuth(creds, store=store).atoken())  # a first process stores its token
+    fresh = GenesysHttpxAuth(creds, store=store)  # a second one has no clock sample: it checks the stored token
+
+    async def checked() -> int:
+        await fresh.atoken()
+        return threading.get_ident()
+
+    bundle_loads.clear()
+    loop_thread = asyncio.run(checked())
+    assert emu.counters()["token_requests"] == 1  # the stored token was used: the check ran
+    assert fresh.clock_offset is not None  # and it read the server's clock
+    assert bundle_loads and loop_thread not in bundle_loads

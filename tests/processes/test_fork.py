@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from requests.adapters import HTTPAdapter
 from genesys_auth_adapter import ClientCredentials, GenesysSession, IssuedToken, from_env, session
 from genesys_auth_adapter.emulator import Emulator
 from genesys_auth_adapter.oauth import TokenRequest
+from genesys_auth_adapter.stores import MemoryTokenStore, TokenStore
+from genesys_auth_adapter.stores.file import FileTokenStore
 
 from .conftest import in_forked_child
 
@@ -151,6 +154,48 @@ def test_an_httpx_auth_makes_async_token_requests_in_a_forked_child(emu: Emulato
 
     assert in_forked_child(child) == [True, True]
     assert emu.counters()["token_requests"] == 3
+
+
+def test_a_child_forked_during_a_token_request_through_a_memory_store_makes_its_own(emu: Emulator) -> None:
+    """Pins: the memory store's per-key fetch lock, held by the parent's leader, stayed held in the child,
+    which waited wait_timeout / 2 on every token request and then raised TokenWaitTimeout blaming
+    "another process"."""
+    emu.set_token_delay(1.0)
+    source = SignallingCredentials(from_env(emu.env(), use_dotenv=False))
+    store = MemoryTokenStore()
+    # The child's own token request takes 1 s; waiting for the parent's lock would give up after 0.25 s.
+    with session(source, wait_timeout=0.5, store=store) as s:
+        parent = threading.Thread(target=lambda: s.get(ME), daemon=True)
+        parent.start()
+        assert source.started.wait(10)
+        status = in_forked_child(lambda: s.get(ME).status_code)
+        parent.join(10)
+    assert status == 200
+    assert emu.counters()["token_requests"] == 2  # the parent's and the child's own
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_a_store_lock_held_by_another_parent_thread_does_not_block_the_child(kind: str, tmp_path: Path) -> None:
+    """Pins: a store's own guard (the memory store's for compare-and-delete, the file store's for its
+    warnings about a bad entry), held by a parent thread at fork time, stayed held in the child."""
+    store: TokenStore = MemoryTokenStore() if kind == "memory" else FileTokenStore(tmp_path)
+    (tmp_path / "k.json").write_bytes(b"not a token")  # the file store warns about it, under its guard
+    guard = store._guard  # type: ignore[attr-defined]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with guard:
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert holding.wait(5)
+        assert in_forked_child(lambda: (store.delete_if("k", "t"), store.load("k"))) == (False, None)
+    finally:
+        release.set()
+        holder.join(5)
 
 
 @pytest.mark.parametrize("lock", ["pacer", "budgets"])

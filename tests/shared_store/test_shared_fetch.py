@@ -127,6 +127,41 @@ def test_a_rejected_token_is_never_taken_back_from_the_store(emu: Emulator) -> N
     assert emu.counters()["token_requests"] == 2
 
 
+def test_a_token_that_must_be_minted_after_a_401_is_never_the_stored_one(emu: Emulator) -> None:
+    """After a re-send with a stored token was rejected too, the stored token (maybe minted before the
+    revocation) is not taken again: the process makes its own token request, under the fetch lock, and
+    stores its answer for the others."""
+    store = CountingStore()
+    first, second = auths(emu, store, 2)
+    assert get(emu, first).status_code == 200
+    stored = first.header()
+    new = second.manager.rejected("Bearer some-rejected-token", after=second.manager.clock.monotonic())
+    assert new.header != stored and new.minted_at is not None
+    assert emu.counters()["token_requests"] == 2
+    assert store.calls["acquire"] == 2  # first's fetch and second's fresh one, each under the fetch lock
+    assert first.shared is not None and store.load(first.shared.key) is not None
+    assert "Bearer " + store.load(first.shared.key).access_token == new.header  # type: ignore[union-attr]
+
+
+def test_an_async_token_that_must_be_minted_after_a_401_is_never_the_stored_one(emu: Emulator) -> None:
+    import asyncio
+
+    from genesys_auth_adapter.httpx import GenesysHttpxAuth
+
+    store = CountingStore()
+    (first,) = auths(emu, store, 1)
+    assert get(emu, first).status_code == 200
+    auth = GenesysHttpxAuth(from_env(emu.env(), use_dotenv=False), store=store)
+    later = auth.state.clock.monotonic()
+    taken = asyncio.run(auth.async_tokens.rejected("Bearer some-rejected-token"))
+    assert taken.header == first.header() and taken.minted_at is None  # a plain replacement: the stored one
+    # The re-send with it was rejected too (another 401 for a header that is not the stored one's, so that
+    # the store still holds it): the next token is this process's own.
+    new = asyncio.run(auth.async_tokens.rejected("Bearer another-rejected-token", after=later))
+    assert new.header != taken.header and new.minted_since(later)
+    assert emu.counters()["token_requests"] == 2
+
+
 def test_no_store_io_while_the_token_is_fresh(emu: Emulator) -> None:
     store = CountingStore()
     (auth,) = auths(emu, store, 1)

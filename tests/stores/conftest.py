@@ -175,3 +175,18 @@ def own_redis(tmp_path: Path) -> Iterator[Callable[..., OwnRedis]]:
     yield start
     for server in servers:
         server.stop()  # SIGKILL: a paused server dies too
+
+
+@pytest.fixture(params=["file", "redis"])
+def file_or_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A file store in a directory of the test's own, then a Redis store under the test's own prefix."""
+    if request.param == "file":
+        from genesys_auth_adapter.stores.file import FileTokenStore
+
+        yield FileTokenStore(tmp_path / "tokens")
+        return
+    from genesys_auth_adapter.stores.redis import RedisTokenStore
+
+    store = RedisTokenStore(request.getfixturevalue("shared_redis"), prefix=request.getfixturevalue("prefix"))
+    yield store
+    store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Generator, Iterator
 from email.utils import formatdate
 
@@ -26,6 +27,7 @@ from genesys_auth_adapter.engine.flow import (
 )
 from genesys_auth_adapter.engine.retry import Failure, Outcome
 from genesys_auth_adapter.engine.skew import ClockOffset
+from genesys_auth_adapter.engine.token import Token
 from genesys_auth_adapter.session import DEFAULT_TIMEOUT
 
 Flow = Generator[Command, object, Verdict]
@@ -54,13 +56,30 @@ def flow(
     return made, clock, offset
 
 
-class Script:
-    """Drives a flow: answers each command from a list of outcomes and records the commands."""
+def replacement(number: int, minted_at: float | None = math.inf) -> Token:
+    """The token a driver answers ``Authorize(rejected=...)`` with: by default one asked for after any 401;
+    ``minted_at=None`` for one taken from a store."""
+    header = f"Bearer token-{number}"
+    return Token(header[7:], header, number, 0.0, None, None, minted_at=minted_at)
 
-    def __init__(self, *outcomes: Outcome, replayable: bool = True, clock: ManualClock | None = None) -> None:
+
+class Script:
+    """Drives a flow: answers each command from a list of outcomes and records the commands.
+
+    ``minted`` gives the ``minted_at`` of replacement tokens by number (others: asked for after any 401).
+    """
+
+    def __init__(
+        self,
+        *outcomes: Outcome,
+        replayable: bool = True,
+        clock: ManualClock | None = None,
+        minted: dict[int, float | None] | None = None,
+    ) -> None:
         self._outcomes: Iterator[Outcome] = iter(outcomes)
         self.replayable = replayable
         self.clock = clock
+        self.minted = minted or {}
         self.commands: list[Command] = []
         self.tokens = 1
 
@@ -71,9 +90,11 @@ class Script:
                 command = made.send(result)
                 self.commands.append(command)
                 if isinstance(command, Authorize):
-                    if command.rejected is not None:
+                    if command.rejected is None:
+                        result = f"Bearer token-{self.tokens}"
+                    else:
                         self.tokens += 1
-                    result = f"Bearer token-{self.tokens}"
+                        result = replacement(self.tokens, self.minted.get(self.tokens, math.inf))
                 elif isinstance(command, Send):
                     result = next(self._outcomes)
                 elif isinstance(command, Sleep):
@@ -158,6 +179,85 @@ def test_the_401_resend_counts_against_max_attempts_and_is_in_the_history() -> N
     assert verdict.sends == 2 == len(verdict.history)
     assert "gave up after 2 attempt(s)" in verdict.message
     assert "attempt 1: HTTP 401 (correlation id c-1), re-sent with a new token" in verdict.message
+
+
+def test_a_resend_token_asked_for_after_the_401_and_rejected_too_reaches_the_caller() -> None:
+    made, clock, _ = flow()
+    script = Script(status(401), status(401), minted={2: clock.monotonic()})
+    verdict = script.run(made)
+    assert [s.kind for s in script.sends()] == [SendKind.FIRST, SendKind.RESEND]
+    assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 2)
+
+
+def test_a_stored_resend_token_rejected_too_gets_one_more_asked_for_after_the_401() -> None:
+    """Pins issue 13 (7): a token minted just before a revocation and stored just after it was taken from the
+    store for the re-send, rejected again, and that second 401 reached the caller."""
+    made, clock, _ = flow()
+    script = Script(status(401), status(401), status(200), minted={2: None})
+    verdict = script.run(made)
+    assert script.commands == [
+        AUTHORIZE,
+        Send("Bearer token-1", SendKind.FIRST),
+        REWIND,
+        Authorize(rejected="Bearer token-1"),
+        Send("Bearer token-2", SendKind.RESEND),
+        REWIND,
+        Authorize(rejected="Bearer token-2", after=clock.monotonic()),  # when the first 401 came back
+        Send("Bearer token-3", SendKind.RESEND),
+    ]
+    assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 3)
+    assert [(a.number, a.status, a.resent) for a in verdict.history] == [
+        (1, 401, True),
+        (2, 401, True),
+        (3, 200, False),
+    ]
+
+
+def test_a_resend_token_from_a_flight_that_began_before_the_401_counts_as_stale() -> None:
+    made, clock, _ = flow()
+    script = Script(status(401), status(401), status(200), minted={2: clock.monotonic() - 0.5})
+    verdict = script.run(made)
+    assert [s.kind for s in script.sends()] == [SendKind.FIRST, SendKind.RESEND, SendKind.RESEND]
+    assert verdict.sends == 3
+
+
+def test_a_request_is_never_resent_more_than_twice_after_a_401() -> None:
+    made, _, _ = flow()
+    script = Script(status(401), status(401), status(401), status(200), minted={2: None, 3: None})
+    verdict = script.run(made)
+    assert [s.kind for s in script.sends()] == [SendKind.FIRST, SendKind.RESEND, SendKind.RESEND]
+    assert (verdict.kind, verdict.sends) == (VerdictKind.DELIVER, 3)  # the third 401 is the answer
+
+
+def test_a_second_401_after_a_retry_is_not_answered_with_more_tokens() -> None:
+    made, clock, _ = flow()
+    script = Script(status(401), status(503), status(401), clock=clock, minted={2: None})
+    verdict = script.run(made)
+    assert [s.kind for s in script.sends()] == [SendKind.FIRST, SendKind.RESEND, SendKind.RETRY]
+    assert verdict.sends == 3
+
+
+def test_the_second_resend_of_a_body_that_cannot_be_sent_again_drops_the_token_and_stops() -> None:
+    made, _, _ = flow()
+    commands: list[Command] = []
+    outcomes, rewinds = iter([status(401), status(401)]), iter([True, False])
+    result: object = None
+    try:
+        while True:
+            command = made.send(result)
+            commands.append(command)
+            if isinstance(command, Send):
+                result = next(outcomes)
+            elif isinstance(command, Rewind):
+                result = next(rewinds)
+            elif isinstance(command, Authorize):
+                result = "Bearer token-1" if command.rejected is None else replacement(2, minted_at=None)
+            else:
+                result = None
+    except StopIteration as stop:
+        verdict: Verdict = stop.value
+    assert commands[-1] == Drop("Bearer token-2")
+    assert (verdict.kind, verdict.sends) == (VerdictKind.UNREPLAYABLE, 2)
 
 
 def test_a_401_with_a_body_that_cannot_be_resent_drops_the_token_and_stops() -> None:

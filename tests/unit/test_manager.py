@@ -440,3 +440,63 @@ def test_verified_takes_a_provisional_token_again_without_a_check_once_the_clock
 
     token = manager.verified(verify)
     assert not token.provisional and answers == []
+
+
+class FreshFetch(FakeFetch):
+    """The fetch of a token request that must not take a stored token: hands out ``fresh-1``, ``fresh-2``..."""
+
+    def __call__(self) -> IssuedToken:
+        issued = super().__call__()
+        return IssuedToken(issued.access_token.replace("token", "fresh"), expires_in=issued.expires_in)
+
+
+def test_a_token_from_a_store_is_not_known_to_be_minted_after_anything(clock: ManualClock) -> None:
+    stored = TokenManager(lambda: IssuedToken("shared", expires_in=300.0, stored=True), clock=clock)
+    own = TokenManager(FakeFetch(clock), clock=clock)
+    stored.header()
+    own.header()
+    assert stored.current is not None and stored.current.minted_at is None
+    assert own.current is not None and own.current.minted_at == clock.monotonic()
+
+
+def test_a_replacement_asked_for_after_a_time_is_never_a_token_asked_for_before_it(
+    clock: ManualClock, fetch: FakeFetch
+) -> None:
+    """Pins issue 13 (7): the replacement of a re-send's token that was rejected too must be minted after
+    the request's first 401, not be the current token another thread got from an earlier flight."""
+    fresh = FreshFetch(clock)
+    manager = TokenManager(fetch, clock=clock, fetch_fresh=fresh)
+    resent_with = manager.rejected(manager.header())  # the token a request was re-sent with
+    manager.rejected(resent_with.header)  # another thread's replacement of it, from a flight before the 401
+    clock.advance(1.0)
+    after = clock.monotonic()
+    new = manager.rejected(resent_with.header, after=after)
+    assert new.header == "Bearer fresh-1"
+    assert new.minted_since(after)
+    assert (fetch.calls, fresh.calls) == (3, 1)
+    # A later caller with the same requirement takes it: one token request for all of them.
+    assert manager.rejected(resent_with.header, after=after) is new
+    assert fresh.calls == 1
+
+
+def test_a_flight_that_began_before_the_time_is_waited_for_but_its_token_not_taken(
+    clock: ManualClock, flight_waiters: WaiterCount
+) -> None:
+    gated = GatedFetch(flight_waiters, expected=1)
+    began = threading.Event()
+
+    def leading() -> IssuedToken:
+        began.set()
+        return gated()  # held until the other thread waits for this flight
+
+    fresh = FreshFetch(clock)
+    manager = TokenManager(leading, clock=clock, fetch_fresh=fresh)
+    leader = threading.Thread(target=manager.header, daemon=True)
+    leader.start()
+    assert began.wait(5)
+    clock.advance(1.0)
+    after = clock.monotonic()
+    got = manager.rejected("Bearer token-0", after=after)
+    leader.join(5)
+    assert got.header == "Bearer fresh-1"
+    assert (gated.calls, fresh.calls) == (1, 1)
