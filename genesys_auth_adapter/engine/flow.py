@@ -183,6 +183,8 @@ def request_flow(
         if isinstance(step, Refusal):
             return Verdict(VerdictKind.REFUSED, sends, refusal=step)
         paced = step
+        if paced is not None:
+            header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
     while True:
         outcome = yield Send(header, kind)
         assert isinstance(outcome, Outcome)
@@ -277,6 +279,8 @@ def request_flow(
             if isinstance(step, Refusal):
                 return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
             paced = step
+            if paced is not None and authorize:
+                header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
         kind = SendKind.RETRY
 
 
