@@ -7,7 +7,8 @@ re-authenticates and re-sends the same request once. See the README for a quicks
 from .config import from_env
 from .credentials import AccessToken, ClientCredentials, TokenSource
 from .engine.clock import Clock, ManualClock, SystemClock
-from .engine.retry import Attempt, RetryPolicy, retry_policy
+from .engine.pacing import PacingPolicy
+from .engine.retry import Attempt, Paced, RetryPolicy, retry_policy
 from .engine.skew import OffsetEstimate
 from .engine.token import IssuedToken, Token
 from .errors import (
@@ -15,6 +16,7 @@ from .errors import (
     ConfigurationError,
     GenesysError,
     PaginationError,
+    RateBudgetError,
     RateLimitedError,
     RetryExhaustedError,
     TokenRequestError,
@@ -64,8 +66,11 @@ __all__ = [
     "ManualClock",
     "MemoryTokenStore",
     "OffsetEstimate",
+    "Paced",
+    "PacingPolicy",
     "PaginationError",
     "REGIONS",
+    "RateBudgetError",
     "RateLimit",
     "RateLimitedError",
     "Region",

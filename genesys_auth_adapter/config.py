@@ -24,6 +24,7 @@ ENV_REGION_ALIAS = "GENESYS_ENV"
 ENV_LOGIN_URL = "GENESYS_LOGIN_URL"
 ENV_API_URL = "GENESYS_API_URL"
 ENV_TOKEN_STORE = "GENESYS_TOKEN_STORE"
+ENV_RATE_LIMIT = "GENESYS_RATE_LIMIT"
 _NAMES = (
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
@@ -32,6 +33,7 @@ _NAMES = (
     ENV_LOGIN_URL,
     ENV_API_URL,
     ENV_TOKEN_STORE,
+    ENV_RATE_LIMIT,
 )
 _CREDENTIALS = (ENV_CLIENT_ID, ENV_CLIENT_SECRET)
 _URLS = (ENV_LOGIN_URL, ENV_API_URL)
@@ -194,6 +196,28 @@ def token_store_setting(
             ".env file."
         )
     return value
+
+
+def pacing_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = None, use_dotenv: bool = True
+) -> dict[str, int]:
+    """``GENESYS_RATE_LIMIT`` as the ``rate_limit`` option, when it is set.
+
+    The environment wins over ``.env``.
+
+    Raises:
+        ConfigurationError: A value that is not a whole number >= 1.
+    """
+    settings = _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv).merged()
+    found: dict[str, int] = {}
+    for name, option, example in ((ENV_RATE_LIMIT, "rate_limit", "300"),):
+        value = settings.get(name)
+        if value is None:
+            continue
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigurationError(f"{name} must be a whole number >= 1 (such as {example}), not {value!r}")
+        found[option] = int(value)
+    return found
 
 
 def _non_blank(values: Mapping[str, str | None]) -> dict[str, str]:

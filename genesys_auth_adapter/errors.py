@@ -13,6 +13,8 @@ Every exception the library raises on purpose derives from ``requests.RequestExc
           ├── UnreplayableBodyError                   a 401 came back and the body cannot be sent again
           │                                           (also requests.exceptions.UnrewindableBodyError)
           ├── RetryExhaustedError                     retries ran out of attempts or time
+          ├── RateBudgetError                         no slot in the token's rate budget within the
+          │                                           request's time budget (not sent)
           └── PaginationError                         a listing had too many pages, or a page was not JSON
 
 Messages never contain an access token, a client secret or an Authorization header.
@@ -209,6 +211,38 @@ class RetryExhaustedError(GenesysError):
         self.history = list(history)
         self.last_status = last_status
         self.correlation_id = correlation_id
+
+
+class RateBudgetError(GenesysError):
+    """A request was not sent: the rate budget it is paced by has no slot within the request's time budget.
+
+    Raised at once, instead of sleeping past the time budget (the ``max_time`` of the retry policy) or
+    sending a request the server would refuse with a 429. Send fewer requests, raise ``max_time``, or, if
+    your org's limit was raised, say so with ``rate_limit=``.
+
+    Attributes:
+        budget: The lane and budget that had no slot (``token 3fa9c2d1e0b4a7f6, paced at 300 requests
+            per 60 s (learned from limit ...)``); a token appears only as its fingerprint.
+        wait: Seconds until its next slot.
+        time_left: Seconds that were left of the request's time budget.
+        history: The attempts made before (empty when the first send was refused).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        budget: str,
+        wait: float,
+        time_left: float,
+        history: Sequence[Attempt] = (),
+        request: Any | None = None,
+    ) -> None:
+        super().__init__(message, request=request)
+        self.budget = budget
+        self.wait = wait
+        self.time_left = time_left
+        self.history = list(history)
 
 
 class PaginationError(GenesysError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from .config import from_env, token_store_setting
+from .config import from_env, pacing_settings, token_store_setting
 from .credentials import TokenSource
 from .engine import fork_safety
 from .transport.adapter import GenesysAdapter
@@ -108,16 +108,19 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
         **options: ``timeout`` (connect and read seconds) applies to token requests and is the
             session's ``default_timeout``; ``clock``, ``wait_timeout``, ``http``, ``retry`` (a
             :class:`RetryPolicy` for token and API requests) and ``store`` (a shared token store:
-            ``"file"``, a Redis URL...; by default ``GENESYS_TOKEN_STORE`` from the environment or ``.env``)
-            go to :class:`GenesysAuth`; the rest to :class:`GenesysAdapter`.
+            ``"file"``, a Redis URL...; by default ``GENESYS_TOKEN_STORE`` from the environment or ``.env``),
+            ``rate_limit`` (requests per minute per token; by default ``GENESYS_RATE_LIMIT``, else learned
+            from 429s) and ``pacing`` go to :class:`GenesysAuth`; the rest to :class:`GenesysAdapter`.
 
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.
     """
-    names = ("clock", "timeout", "wait_timeout", "http", "retry", "store")
+    names = ("clock", "timeout", "wait_timeout", "http", "retry", "store", "rate_limit", "pacing")
     auth_options = {k: options.pop(k) for k in names if k in options}
     if "store" not in auth_options:
         auth_options["store"] = token_store_setting(credentials_given=credentials is not None)
+    for name, value in pacing_settings().items():
+        auth_options.setdefault(name, value)
     auth = GenesysAuth(credentials if credentials is not None else from_env(), **auth_options)
     if "timeout" in auth_options:
         options.setdefault("default_timeout", auth_options["timeout"])

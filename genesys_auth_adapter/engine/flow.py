@@ -13,6 +13,7 @@ carries each out and sends back its result::
     Send(authorization, kind)     sends the request with that header              an Outcome
     Rewind()                      makes the body ready to be sent again           True, or False if it cannot
     Sleep(seconds)                waits                                           None
+    Reserve, Learn, Reload        pacing: see :mod:`.paced` (a budget store)      a Reservation, budgets
 
 The flow returns a :class:`Verdict`. The driver never decides anything and the flow never touches a
 socket, a lock or a sleep, so one implementation of refresh-and-resend and one retry loop serve every
@@ -20,6 +21,10 @@ front end, and both are unit-tested by driving the generator by hand.
 
 Each outcome is also the response's one clock sample: the flow feeds its ``Date`` to the offset
 estimate before anything else looks at it.
+
+Pacing (:mod:`.paced`) is a step of the flow like the token: before each send of an API request (the
+first, a 401 re-send, a retry) a slot is reserved on the token's rate budget when the auth's pacer is
+engaged, and each answer is counted (or, a 429, learned from). Token requests are never paced.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
 from .clock import Clock
-from .retry import Attempt, Decision, Outcome, RetryPolicy, RetryState, decide
+from .paced import Learn, Refusal, Reload, Reserve, learn, pace
+from .paced import Sleep as Sleep  # the flow's command, shared with the pacing steps
+from .pacer import Pacer
+from .retry import Attempt, Decision, Outcome, Paced, RetryPolicy, RetryState, decide
 from .skew import ClockOffset
 from .token import Token
 
@@ -83,14 +91,7 @@ class Rewind:
     """Make the request body ready to be sent again; answer False when it cannot be."""
 
 
-@dataclass(frozen=True)
-class Sleep:
-    """Wait ``seconds`` before the next attempt."""
-
-    seconds: float
-
-
-Command = Union[Authorize, Drop, Send, Rewind, Sleep]
+Command = Union[Authorize, Drop, Send, Rewind, Sleep, Reserve, Learn, Reload]
 
 AUTHORIZE = Authorize()
 REWIND = Rewind()
@@ -102,6 +103,7 @@ class VerdictKind(enum.Enum):
     DELIVER = "deliver"  # hand the last response to the caller (or raise the last connection error)
     EXHAUSTED = "exhausted"  # retryable, but attempts or time ran out: RetryExhaustedError
     UNREPLAYABLE = "unreplayable"  # a 401 whose body cannot be sent again: UnreplayableBodyError
+    REFUSED = "refused"  # no slot in the rate budget within the time budget: RateBudgetError
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,18 @@ class Verdict:
         history: Every attempt, when the request was re-sent after a 401, retried or gave up; empty
             when the first send was the last.
         message: Why it gave up, with every attempt, for :class:`RetryExhaustedError`.
+        refusal: For ``REFUSED``: which budget had no slot in time.
     """
 
     kind: VerdictKind
     sends: int
     history: tuple[Attempt, ...] = ()
     message: str = ""
+    refusal: Refusal | None = None
+
+
+#: The time budget of pacing waits for a request sent without a retry policy (the ``auth=`` hook's).
+PACE_WITHIN = 60.0
 
 
 def request_flow(
@@ -131,6 +139,10 @@ def request_flow(
     what: Callable[[], str],
     authorize: bool = True,
     random: Callable[[], float] = _random.random,
+    pacer: Pacer | None = None,
+    path: Callable[[], str] = str,
+    pace_first: bool = True,
+    pace_within: float | None = None,
 ) -> Generator[Command, object, Verdict]:
     """The decisions of one request.
 
@@ -143,24 +155,48 @@ def request_flow(
             called only when a retry is considered.
         authorize: False for requests that carry no token (token requests): no 401 handling.
         random: Jitter source.
+        pacer: The auth's pacer: sends wait for slots in the token's rate budget (ignored without ``authorize``).
+        path: Gives the request's path, for the limits of its endpoint family (called only when pacing).
+        pace_first: False when the first send was already made (the ``auth=`` hook paced it itself).
+        pace_within: How long pacing may make the request wait in all; by default the policy's ``max_time``
+            (:data:`PACE_WITHIN` without a policy).
     """
+    if pace_within is None:
+        pace_within = policy.max_time if policy is not None else PACE_WITHIN
     if policy is not None and policy.max_attempts == 1:
         policy = None
     started = clock.monotonic()
+    deadline = started + pace_within
     state: RetryState | None = None  # made on the first retryable outcome, off the hot path
     sends = 0
     resent = False
     header: str | None = None
+    paced: Paced | None = None
     if authorize:
         header = _text((yield AUTHORIZE))
+    else:
+        pacer = None
     kind = SendKind.FIRST
+    # The common case costs one attribute read: nothing is paced until a budget is known.
+    if pacer is not None and pace_first and (pacer.engaged or started >= pacer.reload_at):
+        step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
+        if isinstance(step, Refusal):
+            return Verdict(VerdictKind.REFUSED, sends, refusal=step)
+        paced = step
+        if paced is not None:
+            header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
     while True:
         outcome = yield Send(header, kind)
         assert isinstance(outcome, Outcome)
         sends += 1
         if outcome.foreign:  # a redirect led elsewhere: not the API's answer to judge
-            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
+            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
         _sample(offset, outcome)
+        if pacer is not None:
+            if outcome.status == 429 or outcome.throttled:
+                yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
+            else:
+                pacer.answered(_text(header), outcome.sent_wall)
         # A 401 to a request that lost the token on the way (a redirect hop) is no verdict on the token.
         if outcome.status == 401 and header is not None and not resent and outcome.carried:
             # One new token and one re-send per request, whatever number of retries it takes. The
@@ -175,20 +211,31 @@ def request_flow(
                 if not (yield REWIND):
                     yield Drop(header)
                     return Verdict(VerdictKind.UNREPLAYABLE, sends)
-                state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True)
+                state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True, paced=paced)
                 token = _token((yield Authorize(rejected=header, after=after)))
                 header = token.header
+                paced = None
+                if pacer is not None and pacer.engaged:
+                    step = yield from pace(pacer, header, path(), clock, deadline, what)
+                    if isinstance(step, Refusal):
+                        return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
+                    paced = step
                 outcome = yield Send(header, SendKind.RESEND)
                 assert isinstance(outcome, Outcome)
                 sends += 1
                 if outcome.foreign:
-                    return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
+                    return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
                 _sample(offset, outcome)
+                if pacer is not None:
+                    if outcome.status == 429 or outcome.throttled:
+                        yield from learn(pacer, header, path(), outcome, clock, offset.server_time(clock.wall()))
+                    else:
+                        pacer.answered(header, outcome.sent_wall)
                 if outcome.status != 401 or not outcome.carried or after is not None or token.minted_since(rejected_at):
                     break
                 after = rejected_at
         if policy is None or not _may_retry(policy, outcome):
-            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome)
+            return _ended(Verdict(VerdictKind.DELIVER, sends), state, outcome, paced, started)
         if state is None:
             state = RetryState(started=started)
         tried = state.record(outcome)
@@ -205,7 +252,7 @@ def request_flow(
             _log.warning("Not retrying %s after %s: its body cannot be sent again.", what(), outcome.description)
             decision = Decision(retry=False)
         if not decision.retry:
-            history = tried.ended(outcome)
+            history = tried.ended(outcome, paced)
             if not decision.exhausted:
                 return Verdict(VerdictKind.DELIVER, sends, history)
             elapsed = clock.monotonic() - started
@@ -214,7 +261,7 @@ def request_flow(
                 f"{what()} gave up after {tried.attempts} attempt(s) in {elapsed:.1f} s: {decision.reason}. {lines}."
             )
             return Verdict(VerdictKind.EXHAUSTED, sends, history, message)
-        state = state.record(outcome, decision.wait)
+        state = state.record(outcome, decision.wait, paced=paced)
         _log.info(
             "Retrying %s in %.1f s (attempt %d of %d): %s.",
             what(),
@@ -226,7 +273,25 @@ def request_flow(
         yield Sleep(decision.wait)
         if authorize:
             header = _text((yield AUTHORIZE))  # the token may have been refreshed meanwhile
+        paced = None
+        if pacer is not None and pacer.engaged:
+            step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
+            if isinstance(step, Refusal):
+                return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
+            paced = step
+            if paced is not None and authorize:
+                header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
         kind = SendKind.RETRY
+
+
+class Slots(Protocol):
+    """Carries out the pacing commands (:class:`Reserve`, :class:`Learn`, :class:`Reload`) against a budget store."""
+
+    def carry(self, command: Reserve | Learn | Reload) -> object:
+        """A Reservation for ``Reserve``, the budgets for ``Learn`` and ``Reload``."""
+
+    async def acarry(self, command: Reserve | Learn | Reload) -> object:
+        """As :meth:`carry`, without blocking the event loop."""
 
 
 class Driver(Protocol):
@@ -249,8 +314,8 @@ class Driver(Protocol):
         """Wait."""
 
 
-def run(flow: Generator[Command, object, Verdict], driver: Driver) -> Verdict:
-    """Carry out every command of ``flow`` with ``driver`` and return its verdict."""
+def run(flow: Generator[Command, object, Verdict], driver: Driver, slots: Slots | None = None) -> Verdict:
+    """Carry out every command of ``flow`` with ``driver`` (pacing with ``slots``) and return its verdict."""
     result: object = None
     try:
         while True:
@@ -268,10 +333,14 @@ def run(flow: Generator[Command, object, Verdict], driver: Driver) -> Verdict:
                 assert isinstance(command, Sleep)
                 driver.sleep(command.seconds)
                 result = None
-            else:
+            elif kind is Drop:
                 assert isinstance(command, Drop)
                 driver.drop(command.header)
                 result = None
+            else:
+                assert slots is not None, "a paced flow needs slots"
+                assert isinstance(command, (Reserve, Learn, Reload))
+                result = slots.carry(command)
     except StopIteration as stop:
         verdict: Verdict = stop.value
         return verdict
@@ -298,8 +367,10 @@ class AsyncDriver(Protocol):
         """Wait without blocking the event loop."""
 
 
-async def run_async(flow: Generator[Command, object, Verdict], driver: AsyncDriver) -> Verdict:
-    """Carry out every command of ``flow`` with an asyncio ``driver`` and return its verdict."""
+async def run_async(
+    flow: Generator[Command, object, Verdict], driver: AsyncDriver, slots: Slots | None = None
+) -> Verdict:
+    """Carry out every command of ``flow`` with an asyncio ``driver`` (pacing with ``slots``); its verdict."""
     result: object = None
     try:
         while True:
@@ -313,9 +384,13 @@ async def run_async(flow: Generator[Command, object, Verdict], driver: AsyncDriv
             elif isinstance(command, Sleep):
                 await driver.sleep(command.seconds)
                 result = None
-            else:
+            elif isinstance(command, Drop):
                 await driver.drop(command.header)
                 result = None
+            else:
+                assert slots is not None, "a paced flow needs slots"
+                assert isinstance(command, (Reserve, Learn, Reload))
+                result = await slots.acarry(command)
     except StopIteration as stop:
         verdict: Verdict = stop.value
         return verdict
@@ -345,8 +420,12 @@ def _sample(offset: ClockOffset, outcome: Outcome) -> None:
         offset.observe_date_header(date, outcome.sent_wall, outcome.received_wall)
 
 
-def _ended(verdict: Verdict, state: RetryState | None, outcome: Outcome) -> Verdict:
-    """A request that ends well after retries keeps its history (every attempt, the last included)."""
+def _ended(
+    verdict: Verdict, state: RetryState | None, outcome: Outcome, paced: Paced | None, started: float
+) -> Verdict:
+    """A request that ends well after retries (or a wait for a slot) keeps its history, the last attempt included."""
     if state is None:
-        return verdict
-    return Verdict(verdict.kind, verdict.sends, state.record(outcome).ended(outcome))
+        if paced is None:
+            return verdict
+        state = RetryState(started=started)
+    return Verdict(verdict.kind, verdict.sends, state.record(outcome).ended(outcome, paced))

@@ -237,6 +237,10 @@ class LocalBudgets:
                     known[name] = budget
             return {name: known[name] for name, _ in lesson.events if name in known}
 
+    def after_fork_in_child(self) -> None:
+        """A forked child gets a fresh lock (a parent thread may have held this one at the fork)."""
+        self._lock = threading.Lock()
+
     def budgets(self, scope: str) -> dict[str, Budget]:
         """Every budget known for ``scope``."""
         with self._lock:

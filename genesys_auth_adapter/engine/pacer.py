@@ -80,9 +80,12 @@ class Pacer:
         clock: The clock of :attr:`local`, the in-memory budget store.
         policy: How to pace; default :class:`PacingPolicy`.
         scope: The name the budgets are kept under in a shared store (the client's token store key).
+        shared: The budgets live in a store other processes share: reload them now and then (:meth:`reload_due`).
     """
 
-    def __init__(self, clock: Clock, policy: PacingPolicy | None = None, *, scope: str = "local") -> None:
+    def __init__(
+        self, clock: Clock, policy: PacingPolicy | None = None, *, scope: str = "local", shared: bool = False
+    ) -> None:
         self.policy = policy or PacingPolicy()
         self.scope = scope
         self.local = LocalBudgets(clock)
@@ -91,7 +94,9 @@ class Pacer:
         self._known: dict[str, _Known] = {}
         self._families: dict[str, tuple[str, ...]] = {}
         self._prints: dict[str, str] = {}
-        self._next_reload = _NEVER
+        #: When to reload the fleet's budgets from a shared store next (never without one): see :meth:`reload_due`.
+        self.reload_at = _NEVER if shared else math.inf
+        self._last: tuple[str, Tally] = ("", Tally(1.0))
         configured = None if self.policy.budget is None else Budget(self.policy.budget, self.policy.window)
         self._known[TOKEN_BUDGET] = _Known(configured)
         #: False until there is anything to pace by: :meth:`plan` is then one attribute read.
@@ -118,12 +123,23 @@ class Pacer:
         return tuple(lanes) or None
 
     def answered(self, authorization: str, sent_wall: float | None) -> None:
-        """Count a request the server answered (any response but a throttle), by when it was sent."""
+        """Count a request the server answered (any response but a throttle), by when it was sent.
+
+        Runs on every response, so it takes no lock: the last token's tally is kept at hand (a pair read
+        in one step), and a tally's add is a few integer operations (see :class:`~.pacing.Tally`).
+        """
         if sent_wall is None:
             return
+        last = self._last
+        if last[0] != authorization:
+            last = self._switch(authorization)
+        last[1].add(sent_wall)
+
+    def _switch(self, authorization: str) -> tuple[str, Tally]:
         print_ = self._print(authorization)
         with self._lock:
-            self._ledger(print_).tally.add(sent_wall)
+            last = self._last = (authorization, self._ledger(print_).tally)
+        return last
 
     def throttled(self, authorization: str, path: str, outcome: Outcome, *, now: float, server_now: float) -> Lesson:
         """What a 429 (or another throttle) on this token and ``path`` teaches: holds, and budget events.
@@ -183,13 +199,42 @@ class Pacer:
 
     def reload_due(self, now: float) -> bool:
         """Whether to reload the fleet's budgets from a shared store now (True once per ``reload_every``)."""
-        if now < self._next_reload:
+        if now < self.reload_at:
             return False
         with self._lock:
-            if now < self._next_reload:
+            if now < self.reload_at:
                 return False
-            self._next_reload = now + self.policy.reload_every
+            self.reload_at = now + self.policy.reload_every
             return True
+
+    def held(self, authorization: str, path: str, now: float) -> float:
+        """Seconds left of the holds this process knows on the lanes of a request (0 when none).
+
+        A wait for a slot ends after a 429 may have placed a hold that the slot predates (slots are taken
+        ahead, and a probe may fail meanwhile): the request then waits the hold out instead of meeting it.
+        """
+        if not self.engaged:
+            return 0.0
+        until = _NEVER
+        with self._lock:
+            ledger = self._ledgers.get(self._print(authorization))
+            if ledger is not None:
+                until = ledger.hold_until
+            if self._families:
+                for name in self._families.get(endpoint_family(path), ()):
+                    until = max(until, self._known[name].hold_until)
+        return max(0.0, until - now)
+
+    def reload_by(self, when: float) -> None:
+        """Reload the fleet's budgets no later than ``when`` (with a shared store; nothing without one)."""
+        with self._lock:
+            if self.reload_at != math.inf:
+                self.reload_at = min(self.reload_at, when)
+
+    def after_fork_in_child(self) -> None:
+        """A forked child gets fresh locks (a parent thread may have held one at the fork)."""
+        self._lock = threading.Lock()
+        self.local.after_fork_in_child()
 
     def explain(self, lanes: Sequence[Lane], reservation: Reservation) -> str:
         """Why a reservation waits: which lane, which budget, how long."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from dataclasses import dataclass
 
 from .budget import Budget, Rate
@@ -74,21 +74,30 @@ def _check(name: str, value: object, low: float, top: float, *, zero: bool) -> N
 
 
 class Tally:
-    """When the requests a token had answered were sent (wall clock), over the last ``horizon`` seconds.
+    """How many requests a token had answered, by when they were sent (wall clock), over ``horizon`` seconds.
 
-    Not thread-safe by itself: the pacer's lock guards it. At most ``limit`` entries (a rate beyond that
-    undercounts, which only ever lowers what is learned).
+    Counted in buckets of ``resolution`` seconds (a ring of integers), so :meth:`add`, which runs on every
+    response, is a few integer operations. :meth:`count` leaves out a bucket that begins before ``since``, so it
+    undercounts by at most one bucket: what is learned from it is only ever lower than the server allowed.
+    Not locked: two threads adding at the same instant may lose one count (an undercount again).
     """
 
-    def __init__(self, horizon: float, limit: int = 50_000) -> None:
-        self._horizon = horizon
-        self._sent: deque[float] = deque(maxlen=limit)
+    def __init__(self, horizon: float, resolution: float = 0.1) -> None:
+        self._scale = 1.0 / resolution
+        self._size = int(horizon * self._scale) + 2
+        self._stamps = [-1] * self._size
+        self._counts = [0] * self._size
 
     def add(self, sent: float) -> None:
-        self._sent.append(sent)
-        if self._sent[0] < sent - self._horizon:  # one out for each one in keeps it to about a window
-            self._sent.popleft()
+        bucket = int(sent * self._scale)
+        index = bucket % self._size
+        if self._stamps[index] == bucket:
+            self._counts[index] += 1
+        else:
+            self._stamps[index] = bucket
+            self._counts[index] = 1
 
     def count(self, since: float) -> int:
-        """Requests sent at or after ``since`` (answered by now)."""
-        return sum(1 for sent in self._sent if sent >= since)
+        """Requests sent at or after ``since`` (answered by now), but for those in ``since``'s own bucket."""
+        first = math.ceil(since * self._scale - 1e-6)  # the first bucket that begins at or after ``since``
+        return sum(count for stamp, count in zip(self._stamps, self._counts) if stamp >= first)

@@ -82,9 +82,11 @@ class Outcome:
         text = "no response" if self.status is None else f"HTTP {self.status}"
         return text + (f" (correlation id {self.correlation_id})" if self.correlation_id else "")
 
-    def attempt(self, number: int, wait: float | None, *, resent: bool = False) -> Attempt:
-        """This outcome as attempt ``number`` of a request's history."""
-        return Attempt(number, self.status, self.correlation_id, wait, self.description, resent)
+    def attempt(self, number: int, wait: float | None, *, resent: bool = False, paced: Paced | None = None) -> Attempt:
+        """This outcome as attempt ``number`` of a request's history (``paced``: the wait for its slot)."""
+        if paced is None:
+            return Attempt(number, self.status, self.correlation_id, wait, self.description, resent)
+        return Attempt(number, self.status, self.correlation_id, wait, self.description, resent, paced)
 
     @property
     def is_throttle(self) -> bool:
@@ -251,6 +253,7 @@ class Attempt:
         detail: What happened, for people: ``HTTP 503 (correlation id ...)``,
             ``ConnectionError (not sent): connection refused``.
         resent: A 401 answered with a new token and an immediate re-send.
+        paced: The wait for a slot in the token's (or a limit's) rate budget before this attempt was sent.
     """
 
     number: int
@@ -259,11 +262,30 @@ class Attempt:
     wait: float | None
     detail: str
     resent: bool = False
+    paced: Paced | None = None
 
     def __str__(self) -> str:
+        before = "" if self.paced is None else f"{self.paced}, then "
         if self.resent:
-            return f"{self.detail}, re-sent with a new token"
-        return self.detail if self.wait is None else f"{self.detail}, waited {self.wait:.1f} s"
+            return f"{before}{self.detail}, re-sent with a new token"
+        return before + (self.detail if self.wait is None else f"{self.detail}, waited {self.wait:.1f} s")
+
+
+@dataclass(frozen=True)
+class Paced:
+    """A wait for a slot in a rate budget (see :mod:`.pacer`) before an attempt was sent.
+
+    Attributes:
+        seconds: How long it waited.
+        cause: Which lane and budget set the wait (``token 3fa9c2d1e0b4a7f6, paced at 300 requests per 60 s
+            (learned from limit ...)``); a token appears only as its fingerprint.
+    """
+
+    seconds: float
+    cause: str
+
+    def __str__(self) -> str:
+        return f"paced {self.seconds:.1f} s for a slot on {self.cause}"
 
 
 @dataclass(frozen=True)
@@ -280,16 +302,18 @@ class RetryState:
     attempts: int = 0
     history: tuple[Attempt, ...] = ()
 
-    def record(self, outcome: Outcome, wait: float | None = None, *, resent: bool = False) -> RetryState:
+    def record(
+        self, outcome: Outcome, wait: float | None = None, *, resent: bool = False, paced: Paced | None = None
+    ) -> RetryState:
         """The state after one more attempt that got ``outcome``; with ``wait``, it is kept in the history."""
         if wait is None:
             return replace(self, attempts=self.attempts + 1)
-        attempt = outcome.attempt(self.attempts + 1, wait, resent=resent)
+        attempt = outcome.attempt(self.attempts + 1, wait, resent=resent, paced=paced)
         return replace(self, attempts=self.attempts + 1, history=(*self.history, attempt))
 
-    def ended(self, outcome: Outcome) -> tuple[Attempt, ...]:
+    def ended(self, outcome: Outcome, paced: Paced | None = None) -> tuple[Attempt, ...]:
         """The full history once ``outcome`` (already recorded) ends the request."""
-        return (*self.history, outcome.attempt(self.attempts, None))
+        return (*self.history, outcome.attempt(self.attempts, None, paced=paced))
 
 
 @dataclass(frozen=True)

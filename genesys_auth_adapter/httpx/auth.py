@@ -18,6 +18,7 @@ from typing import Any, cast
 import httpx
 
 from ..credentials import TokenSource
+from ..engine import fork_safety
 from ..engine.aio import AsyncTokens
 from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.flow import Authorize, Drop, Rewind, Send, Sleep, Verdict, VerdictKind, request_flow
@@ -26,9 +27,17 @@ from ..engine.retry import Outcome, RetryPolicy, effective_policy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken, Token
-from ..errors import CORRELATION_HEADER, RetryExhaustedError, TokenWaitTimeout, UnreplayableBodyError, without_query
+from ..errors import (
+    CORRELATION_HEADER,
+    RateBudgetError,
+    RetryExhaustedError,
+    TokenWaitTimeout,
+    UnreplayableBodyError,
+    without_query,
+)
 from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
+from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
@@ -66,6 +75,10 @@ class GenesysHttpxAuth(httpx.Auth):
             to load (the library's clients share one SSL context, built once).
         store: Where processes and hosts share tokens (``"file"``, a Redis URL, a store object); sync
             clients use it directly, async clients through its asyncio form (``redis.asyncio`` for Redis).
+            A store shared by processes shares their rate budgets too.
+        rate_limit: The requests per minute one token may send, when you know it: requests are paced to it
+            from the start. By default the budget is learned from the first 429 and nothing is paced before.
+        pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
     """
 
     def __init__(
@@ -79,8 +92,11 @@ class GenesysHttpxAuth(httpx.Auth):
         http: httpx.Client | None = None,
         async_http: httpx.AsyncClient | None = None,
         store: StoreSpec = None,
+        rate_limit: int | None = None,
+        pacing: PacingSpec = True,
     ) -> None:
         self.credentials = credentials
+        policy = pacing_policy(pacing, rate_limit)
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         self._options: dict[str, Any] = {
@@ -89,6 +105,8 @@ class GenesysHttpxAuth(httpx.Auth):
             "retry": retry,
             "wait_timeout": wait_timeout,
             "store": store,
+            "rate_limit": rate_limit,
+            "pacing": pacing,
         }
         self._http, self._async_http = http, async_http
         offset = ClockOffset()
@@ -136,6 +154,10 @@ class GenesysHttpxAuth(httpx.Auth):
                 async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
             )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
+        scope = self.shared.key if self.shared is not None else "local"
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        if self.pacing is not None:
+            fork_safety.register(self.pacing.pacer)
 
     @property
     def api_url(self) -> str:
@@ -218,12 +240,15 @@ class GenesysHttpxAuth(httpx.Auth):
 
     def _flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
         method = request.method.upper()
+        pacing = self.pacing
         return request_flow(
             method,
             policy=effective_policy(self.retry),
             clock=self.state.clock,
             offset=self.state.offset,
             what=lambda: f"{method} {without_query(request.url.path)}",
+            pacer=None if pacing is None else pacing.pacer,
+            path=lambda: request.url.raw_path.decode("ascii", "replace"),
         )
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -263,16 +288,20 @@ class GenesysHttpxAuth(httpx.Auth):
                     result = None
                 elif isinstance(command, Rewind):
                     result = replay.rewind()
-                else:
-                    assert isinstance(command, Drop)
+                elif isinstance(command, Drop):
                     self.tokens.discard(command.header)
                     result = None
+                else:
+                    assert self.pacing is not None
+                    result = self.pacing.carry(command)
         except WaitTimeout as exc:
             raise TokenWaitTimeout(str(exc)) from exc
         finally:
             flow.close()
             # Never leave the mark on a request the caller may send again without this auth.
             request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
+        if verdict.kind is VerdictKind.REFUSED:
+            _refused(verdict, request, response)
         assert response is not None
         if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
             response.read()  # the error carries it, readable (httpx closes it once the error is raised)
@@ -316,15 +345,21 @@ class GenesysHttpxAuth(httpx.Auth):
                     result = None
                 elif isinstance(command, Rewind):
                     result = await replay.arewind()
-                else:
-                    assert isinstance(command, Drop)
+                elif isinstance(command, Drop):
                     self.state.discard(command.header)
                     result = None
+                else:
+                    assert self.pacing is not None
+                    result = await self.pacing.acarry(command)
         except WaitTimeout as exc:
             raise TokenWaitTimeout(str(exc)) from exc
         finally:
             flow.close()
             request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
+        if verdict.kind is VerdictKind.REFUSED:
+            if response is not None and failed(response) is None:
+                await response.aread()
+            _refused(verdict, request, None)
         assert response is not None
         if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
             await response.aread()
@@ -370,6 +405,22 @@ def _outcome(
     if not in_scope(response.url, scope):  # httpx followed a redirect out of the API base
         return Outcome(status=response.status_code, foreign=True)
     return response_outcome(response, sent_wall, received_wall, authorization, body)
+
+
+def _refused(verdict: Verdict, request: httpx.Request, response: httpx.Response | None) -> None:
+    """No slot in the rate budget within the request's time budget: the request was not sent (again)."""
+    if response is not None and failed(response) is None:
+        response.read()
+    refusal = verdict.refusal
+    assert refusal is not None
+    raise RateBudgetError(
+        refusal.message,
+        budget=refusal.budget,
+        wait=refusal.wait,
+        time_left=refusal.left,
+        history=verdict.history,
+        request=cast(Any, request),
+    )
 
 
 def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:

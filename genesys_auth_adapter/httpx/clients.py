@@ -6,20 +6,22 @@ from typing import Any
 
 import httpx
 
-from ..config import from_env, token_store_setting
+from ..config import from_env, pacing_settings, token_store_setting
 from ..credentials import TokenSource
 from .auth import GenesysHttpxAuth
 
 #: Timeout of API requests made without one: 10 s to connect, 60 s for each read (as ``session()``).
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
-_AUTH_OPTIONS = ("clock", "retry", "wait_timeout", "http", "async_http", "store")
+_AUTH_OPTIONS = ("clock", "retry", "wait_timeout", "http", "async_http", "store", "rate_limit", "pacing")
 
 
 def _split(options: dict[str, Any], credentials: TokenSource | None) -> dict[str, Any]:
     auth_options = {name: options.pop(name) for name in _AUTH_OPTIONS if name in options}
     if "store" not in auth_options:
         auth_options["store"] = token_store_setting(credentials_given=credentials is not None)
+    for name, value in pacing_settings().items():
+        auth_options.setdefault(name, value)
     if "token_timeout" in options:
         auth_options["timeout"] = options.pop("token_timeout")
     return auth_options
@@ -33,8 +35,9 @@ def client(credentials: TokenSource | None = None, **options: Any) -> httpx.Clie
 
     Args:
         credentials: The credentials; by default :func:`~genesys_auth_adapter.from_env`.
-        **options: ``clock``, ``retry``, ``wait_timeout``, ``http``, ``async_http``, ``store`` and
-            ``token_timeout`` go to :class:`GenesysHttpxAuth`; ``transport`` is wrapped by the library's;
+        **options: ``clock``, ``retry``, ``wait_timeout``, ``http``, ``async_http``, ``store``,
+            ``rate_limit`` (by default ``GENESYS_RATE_LIMIT``), ``pacing`` and ``token_timeout`` go to
+            :class:`GenesysHttpxAuth`; ``transport`` is wrapped by the library's;
             the rest go to ``httpx.Client`` (``timeout`` defaults to 10 s connect, 60 s read).
 
     Raises:

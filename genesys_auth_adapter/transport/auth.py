@@ -15,13 +15,15 @@ from ..engine import fork_safety
 from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.flow import request_flow, run
 from ..engine.manager import TokenManager, WaitTimeout
+from ..engine.paced import Refusal
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
-from ..errors import RetryExhaustedError, TokenWaitTimeout, without_query
+from ..errors import RateBudgetError, RetryExhaustedError, TokenWaitTimeout, without_query
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
+from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.shared import shared_fetch
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
@@ -66,6 +68,11 @@ class GenesysAuth(AuthBase):
         retry: The retry policy of token requests (and the default of adapters built on this auth).
         store: Where processes and hosts share tokens: ``"file"``, ``"file:/dir"``, a Redis URL, a
             :class:`~genesys_auth_adapter.stores.TokenStore`, or None/``"none"`` (this process only).
+            A store shared by processes shares their rate budgets too.
+        rate_limit: The requests per minute one token may send, when you know it (your org's
+            ``client.credentials.token.rate.per.minute``): requests are paced to it from the start. By
+            default the budget is learned from the first 429 and nothing is paced before.
+        pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
     """
 
     def __init__(
@@ -78,8 +85,11 @@ class GenesysAuth(AuthBase):
         wait_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         store: StoreSpec = None,
+        rate_limit: int | None = None,
+        pacing: PacingSpec = True,
     ) -> None:
         self.credentials = credentials
+        policy = pacing_policy(pacing, rate_limit)
         # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
         self._options: dict[str, Any] = {
             "clock": clock,
@@ -88,6 +98,8 @@ class GenesysAuth(AuthBase):
             "wait_timeout": wait_timeout,
             "retry": retry,
             "store": store,
+            "rate_limit": rate_limit,
+            "pacing": pacing,
         }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -117,7 +129,11 @@ class GenesysAuth(AuthBase):
             self.manager = TokenManager(
                 self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state, fetch_fresh=self.shared.fetch_fresh
             )
+        scope = self.shared.key if self.shared is not None else "local"
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
         fork_safety.register(self)
+        if self.pacing is not None:
+            fork_safety.register(self.pacing.pacer)
 
     @property
     def api_url(self) -> str:
@@ -175,26 +191,47 @@ class GenesysAuth(AuthBase):
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         if request.url in self.scope:
             try:
-                request.headers["Authorization"] = self.manager.header()
+                header = request.headers["Authorization"] = self.manager.header()
             except WaitTimeout as exc:
                 raise _wait_error(exc) from exc
+            pacing = self.pacing
+            if pacing is not None and pacing.due(self.manager.clock.monotonic()):
+                self._pace(request, header)
             hooks = request.hooks["response"]
             if self._on_response not in hooks:
                 request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return request
 
+    def _pace(self, request: PreparedRequest, header: str) -> None:
+        """The hook's first send is made by requests: its slot is taken here, before requests sends it."""
+        assert self.pacing is not None
+        method = (request.method or "GET").upper()
+        path = request.path_url
+        step = self.pacing.before_send(
+            header, path, self.manager.clock, self.retry.max_time, lambda: f"{method} {without_query(path)}"
+        )
+        if isinstance(step, Refusal):
+            raise RateBudgetError(
+                step.message, budget=step.budget, wait=step.wait, time_left=step.left, request=request
+            )
+
     def run(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
         """Run one request's flow with ``driver`` (the adapter's sends, or the hook's) and return its result."""
         request = driver.request
+        pacing = self.pacing
         flow = request_flow(
             method,
             policy=policy,
             clock=self.manager.clock,
             offset=self.offset,
             what=lambda: f"{method} {without_query(request.path_url)}",
+            pacer=None if pacing is None else pacing.pacer,
+            path=lambda: request.path_url,
+            pace_first=not driver.hooked,
+            pace_within=self.retry.max_time if policy is None else None,
         )
         try:
-            verdict = run(flow, driver)
+            verdict = run(flow, driver, pacing)
         except BaseException as exc:
             driver.abandon()  # e.g. a token request failed after a 401: release that 401's connection
             if isinstance(exc, WaitTimeout):

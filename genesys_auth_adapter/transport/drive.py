@@ -19,7 +19,7 @@ from ..engine.flow import SendKind, Verdict, VerdictKind
 from ..engine.manager import TokenManager
 from ..engine.retry import Outcome
 from ..engine.token import Token
-from ..errors import CORRELATION_HEADER, RetryExhaustedError, UnreplayableBodyError, without_query
+from ..errors import CORRELATION_HEADER, RateBudgetError, RetryExhaustedError, UnreplayableBodyError, without_query
 from ..oauth import failure_outcome
 from .body import prepare_replay
 from .outcomes import ATTEMPTS_ATTRIBUTE, classify, response_outcome
@@ -69,6 +69,8 @@ class RequestsDriver:
         self._tokens = tokens
         self._clock = clock
         self._first = first
+        #: The first send was made by requests itself (the ``auth=`` hook), which paced it before.
+        self.hooked = first is not None
         # Hook mode: re-sends go around Session.send, which is what sets ``elapsed``; the adapter's sends
         # get it from Session.send (for the whole request), so they are not timed here too.
         self._times_sends = first is not None
@@ -156,6 +158,20 @@ class RequestsDriver:
             setattr(response, _HANDLED, True)
             return response
         request = self.request
+        if verdict.kind is VerdictKind.REFUSED:
+            if response is not None:
+                _ = response.content
+                response.close()
+            refusal = verdict.refusal
+            assert refusal is not None
+            raise RateBudgetError(
+                refusal.message,
+                budget=refusal.budget,
+                wait=refusal.wait,
+                time_left=refusal.left,
+                history=verdict.history,
+                request=request,
+            )
         if verdict.kind is VerdictKind.UNREPLAYABLE:
             assert response is not None
             _ = response.content  # the Genesys error body stays readable on the error

@@ -196,3 +196,29 @@ def test_a_store_lock_held_by_another_parent_thread_does_not_block_the_child(kin
     finally:
         release.set()
         holder.join(5)
+
+
+@pytest.mark.parametrize("lock", ["pacer", "budgets"])
+def test_a_pacing_lock_held_by_another_parent_thread_does_not_block_the_child(emu: Emulator, lock: str) -> None:
+    """A child forked while a parent thread held the pacer's (or its local budget store's) lock paces on."""
+    with session(from_env(emu.env(), use_dotenv=False), rate_limit=600) as s:
+        assert s.get(ME).status_code == 200
+        pacing = s.genesys_auth.pacing
+        assert pacing is not None
+        held = pacing.pacer._lock if lock == "pacer" else pacing.pacer.local._lock
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with held:
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold, daemon=True)
+        holder.start()
+        try:
+            assert holding.wait(5)
+            status = in_forked_child(lambda: s.get(ME).status_code)  # the request takes a slot: both locks
+        finally:
+            release.set()
+            holder.join(5)
+    assert status == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
+from genesys_auth_adapter import PacingPolicy
 from genesys_auth_adapter.emulator import Emulator
 
 from . import workers
@@ -36,3 +37,36 @@ def run_fleet(emu: Emulator, store: Any) -> list[tuple[str, int, str]]:
             if member.is_alive():
                 member.kill()
     return firsts + seconds
+
+
+MEMBERS = 3
+THREADS = 2
+SECONDS = 3.0
+LIMIT = 8  # requests per second per token, at the emulator and in the configured budget
+
+
+def run_paced_fleet(emu: Emulator, store: Any) -> list[int]:
+    """Every member's statuses: MEMBERS processes x THREADS threads, released together at a barrier."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(MEMBERS)
+    results = context.Queue()
+    policy = PacingPolicy(budget=LIMIT, window=1.0, jitter=0.3)
+    members = [
+        context.Process(
+            target=workers.paced_member,
+            args=(emu.env(), store, policy, THREADS, SECONDS, start, results),
+            daemon=True,
+        )
+        for _ in range(MEMBERS)
+    ]
+    for member in members:
+        member.start()
+    try:
+        reports = [results.get(timeout=BOUND) for _ in members]
+    finally:
+        for member in members:
+            member.join(BOUND)
+            if member.is_alive():
+                member.kill()
+    assert [r for r in reports if r[0] == "error"] == []
+    return [status for _, statuses in reports for status in statuses]

@@ -47,3 +47,34 @@ def lone_get(env: dict[str, str], store: Any, results: Any) -> None:
             results.put((response.status_code, fingerprint(response.request.headers["Authorization"])))
     except BaseException as exc:
         results.put((0, repr(exc)))
+
+
+def paced_member(
+    env: dict[str, str], store: Any, policy: Any, threads: int, seconds: float, start: Any, results: Any
+) -> None:
+    """``threads`` threads GET back to back for ``seconds`` once every process is at the barrier; statuses."""
+    import threading
+    import time
+
+    from genesys_auth_adapter import RetryPolicy
+
+    statuses: list[int] = []
+    try:
+        retry = RetryPolicy(max_attempts=1)
+        with session(from_env(env, use_dotenv=False), store=build_store(store), pacing=policy, retry=retry) as s:
+            s.get(ME)  # the token (shared), before the clock starts
+            start.wait(30)
+            end = time.monotonic() + seconds
+
+            def loop() -> None:
+                while time.monotonic() < end:
+                    statuses.append(s.get(ME).status_code)
+
+            workers = [threading.Thread(target=loop) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(seconds + 30)
+        results.put(("ok", statuses))
+    except BaseException as exc:  # report, do not hang the test
+        results.put(("error", repr(exc)))

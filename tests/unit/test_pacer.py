@@ -181,11 +181,17 @@ def test_a_refused_reservation_says_which_budget_and_how_long(clock: ManualClock
 
 
 def test_the_fleet_budgets_are_reloaded_once_per_interval(clock: ManualClock) -> None:
-    pacer = Pacer(clock, PacingPolicy(reload_every=60.0))
+    pacer = Pacer(clock, PacingPolicy(reload_every=60.0), shared=True)
     now = clock.monotonic()
     assert pacer.reload_due(now)
     assert not pacer.reload_due(now + 59.0)
     assert pacer.reload_due(now + 60.0)
+
+
+def test_without_a_shared_store_there_is_nothing_to_reload(clock: ManualClock) -> None:
+    pacer = Pacer(clock, PacingPolicy(reload_every=60.0))
+    assert not pacer.reload_due(clock.monotonic())
+    assert not pacer.reload_due(clock.monotonic() + 3600.0)
 
 
 def test_the_pacer_never_shows_a_token(clock: ManualClock) -> None:

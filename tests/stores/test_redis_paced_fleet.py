@@ -1,0 +1,23 @@
+"""A fleet of real (spawned) processes sharing one token's rate budget through Redis."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+from shared_store.fleet import LIMIT, run_paced_fleet
+
+from genesys_auth_adapter.emulator import Emulator
+
+
+@pytest.fixture
+def emu(genesys_emulator_factory: Callable[..., Emulator]) -> Emulator:
+    return genesys_emulator_factory(rate_limit=LIMIT, rate_window=1.0)
+
+
+@pytest.mark.timeout(120)
+def test_a_fleet_sharing_redis_shares_one_budget(emu: Emulator, shared_redis: str, prefix: str) -> None:
+    statuses = run_paced_fleet(emu, ("redis", shared_redis, prefix))
+    assert emu.counters()["token_requests"] == 1  # one token, so one budget for the fleet
+    assert [s for s in statuses if s != 200] == []  # three processes kept it between them
+    assert len(statuses) >= LIMIT  # and sent
