@@ -304,7 +304,7 @@ class Pacer:
         # Sent after the window began (plus a margin for whole-second Retry-After): the server admitted them in it.
         count = ledger.tally.count(received + wait - window + self.policy.count_margin)
         recent = ledger.tally.count(received - window)
-        if max(count, recent // 2) < 1:
+        if max(count, recent // 2) < self.policy.min_count:
             return Lesson(holds, (), f"token {print_}: too few requests answered in the window to learn from")
         counted = Counted(count, recent, window, key, None, episode)
         what = f"{count} requests answered in the window ({recent} in the {window:g} s before the 429)"

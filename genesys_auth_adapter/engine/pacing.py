@@ -27,6 +27,10 @@ class PacingPolicy:
         busy: Fraction of a window's slots given that counts as a budget in use (no use, no probe).
         reload_every: Seconds between reloads of the fleet's budgets from a shared store.
         count_margin: Seconds left out at the start of a counted window (``Retry-After`` is whole seconds).
+        min_count: Fewest requests a process must have had answered in the window a 429 ends (or half of
+            those in the window's length before it) to learn a budget from that count. A 429 met after a
+            handful of requests says little of the token's budget (another limit, a one-off): it is waited
+            out, and teaches nothing that would slow every later request.
 
     Raises:
         ValueError: A value out of range (the message names it and says what is allowed).
@@ -43,6 +47,7 @@ class PacingPolicy:
     busy: float = 0.9
     reload_every: float = 60.0
     count_margin: float = 1.0
+    min_count: int = 10
 
     def __post_init__(self) -> None:
         if self.budget is not None:
@@ -50,7 +55,7 @@ class PacingPolicy:
                 Budget(self.budget, self.window)
             except ValueError as exc:
                 raise ValueError(f"PacingPolicy budget/window: {exc}") from None
-        for name, low in (("burst", 1), ("probe_after", 2), ("max_probe_pause", 2)):
+        for name, low in (("burst", 1), ("probe_after", 2), ("max_probe_pause", 2), ("min_count", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"PacingPolicy {name} must be a whole number >= {low}, not {value!r}")

@@ -56,7 +56,7 @@ def test_after_the_first_429_teaches_the_budget_no_request_is_refused_again(
 ) -> None:
     # No limit object in the 429s: the budget is learned from the count answered in the window.
     emu = genesys_emulator_factory(rate_limit=8, rate_window=2.0, rate_limit_details=False)
-    policy = PacingPolicy(window=2.0, jitter=0.2, count_margin=0.2, probe=False)
+    policy = PacingPolicy(window=2.0, jitter=0.2, count_margin=0.2, probe=False, min_count=4)
     with session(credentials_for(emu), retry=ONCE, pacing=policy, timeout=TIMEOUT) as s:
         results = hammer(lambda: s.get(USERS).status_code, threads=4, seconds=7.0)
         learned = s.genesys_auth.pacing.pacer.budget() if s.genesys_auth.pacing else None
@@ -212,3 +212,20 @@ def test_genesys_rate_limit_in_the_environment_configures_session(
 
     with pytest.raises(ConfigurationError, match="GENESYS_RATE_LIMIT must be a whole number"):
         session(creds)
+
+
+@pytest.mark.timeout(60)
+def test_a_one_off_429_after_a_few_requests_teaches_no_budget(
+    genesys_emulator_factory: Callable[..., Emulator],
+) -> None:
+    """Pins: two injected 429s (Retry-After 1 s, no limit object) after a single answered request taught a
+    budget of about one request a minute, which then refused or slowed every later request."""
+    emu = genesys_emulator_factory()
+    with session(credentials_for(emu), timeout=TIMEOUT) as s:
+        assert s.get(USERS).status_code == 200
+        emu.fail_api_requests(2, status=429, retry_after=1)
+        assert s.get(USERS).status_code == 200  # the two 429s waited out
+        statuses = [s.get(USERS).status_code for _ in range(20)]
+        learned = s.genesys_auth.pacing.pacer.budget() if s.genesys_auth.pacing else None
+    assert statuses == [200] * 20
+    assert learned is None  # nothing slows the requests after it
