@@ -37,6 +37,7 @@ from .engine.retry import CORRELATION_HEADER as CORRELATION_HEADER  # one defini
 from .transport.outcomes import attempts
 
 if TYPE_CHECKING:
+    from .engine.paced import Refusal
     from .engine.retry import Attempt
 
 
@@ -243,6 +244,18 @@ class RateBudgetError(GenesysError):
         self.wait = wait
         self.time_left = time_left
         self.history = list(history)
+
+    @classmethod
+    def from_refusal(cls, refusal: Refusal, history: Sequence[Attempt], request: Any | None) -> RateBudgetError:
+        """The error for a request the flow refused a slot (the verdict's :class:`~.engine.paced.Refusal`)."""
+        return cls(
+            refusal.message,
+            budget=refusal.budget,
+            wait=refusal.wait,
+            time_left=refusal.left,
+            history=history,
+            request=request,
+        )
 
 
 class PaginationError(GenesysError):

@@ -411,16 +411,8 @@ def _refused(verdict: Verdict, request: httpx.Request, response: httpx.Response 
     """No slot in the rate budget within the request's time budget: the request was not sent (again)."""
     if response is not None and failed(response) is None:
         response.read()
-    refusal = verdict.refusal
-    assert refusal is not None
-    raise RateBudgetError(
-        refusal.message,
-        budget=refusal.budget,
-        wait=refusal.wait,
-        time_left=refusal.left,
-        history=verdict.history,
-        request=cast(Any, request),
-    )
+    assert verdict.refusal is not None
+    raise RateBudgetError.from_refusal(verdict.refusal, verdict.history, request)
 
 
 def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:

@@ -162,16 +162,8 @@ class RequestsDriver:
             if response is not None:
                 _ = response.content
                 response.close()
-            refusal = verdict.refusal
-            assert refusal is not None
-            raise RateBudgetError(
-                refusal.message,
-                budget=refusal.budget,
-                wait=refusal.wait,
-                time_left=refusal.left,
-                history=verdict.history,
-                request=request,
-            )
+            assert verdict.refusal is not None
+            raise RateBudgetError.from_refusal(verdict.refusal, verdict.history, request)
         if verdict.kind is VerdictKind.UNREPLAYABLE:
             assert response is not None
             _ = response.content  # the Genesys error body stays readable on the error
