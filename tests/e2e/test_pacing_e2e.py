@@ -56,7 +56,7 @@ def test_after_the_first_429_teaches_the_budget_no_request_is_refused_again(
 ) -> None:
     # No limit object in the 429s: the budget is learned from the count answered in the window.
     emu = genesys_emulator_factory(rate_limit=8, rate_window=2.0, rate_limit_details=False)
-    policy = PacingPolicy(window=2.0, jitter=0.2, count_margin=0.2, probe=False, min_count=4)
+    policy = PacingPolicy(window=2.0, jitter=0.2, count_margin=0.2, probe=False, min_count=1)
     with session(credentials_for(emu), retry=ONCE, pacing=policy, timeout=TIMEOUT) as s:
         results = hammer(lambda: s.get(USERS).status_code, threads=4, seconds=7.0)
         learned = s.genesys_auth.pacing.pacer.budget() if s.genesys_auth.pacing else None
