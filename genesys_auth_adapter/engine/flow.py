@@ -25,6 +25,14 @@ estimate before anything else looks at it.
 Pacing (:mod:`.paced`) is a step of the flow like the token: before each send of an API request (the
 first, a 401 re-send, a retry) a slot is reserved on the token's rate budget when the auth's pacer is
 engaged, and each answer is counted (or, a 429, learned from). Token requests are never paced.
+
+The fast path: a generator costs a driver more than the few comparisons the common case needs (a fresh
+token, nothing to pace, an answer no rule acts on). So the flow hands that case out: :func:`fast_header`
+says whether a request may be sent outside the generator and with which header; the front end sends it,
+and :func:`needs_decision` says whether the answer needs the flow after all. If not, :func:`settle` does
+what the flow would have done with it (the clock sample, the pacer's count); if so, the front end starts
+the flow from the request already sent (``request_flow(..., first=Sent(...))``), which then owns every
+decision as if it had sent it: nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from .paced import Sleep as Sleep  # the flow's command, shared with the pacing 
 from .pacer import Pacer
 from .retry import Attempt, Decision, Outcome, Paced, RetryPolicy, RetryState, decide
 from .skew import ClockOffset
+from .state import TokenState
 from .token import Token
 
 _log = logging.getLogger("genesys_auth_adapter.retry")
@@ -129,6 +138,67 @@ class Verdict:
 #: The time budget of pacing waits for a request sent without a retry policy (the ``auth=`` hook's).
 PACE_WITHIN = 60.0
 
+#: The verdict on a request whose first answer needs no decision (:func:`needs_decision`).
+DELIVERED = Verdict(VerdictKind.DELIVER, 1)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request's first send, already made by its front end (the fast path, or requests' ``auth=`` hook).
+
+    Attributes:
+        authorization: The ``Authorization`` value it was sent with (never shown in ``repr``).
+        outcome: Its outcome, not yet fed to the clock-offset estimate nor counted: the flow does both.
+        started: Monotonic time just before it was sent (the start of the request's time budget).
+    """
+
+    authorization: str | None = field(repr=False)
+    outcome: Outcome
+    started: float
+
+
+def fast_header(state: TokenState, pacer: Pacer | None, now: float) -> str | None:
+    """The header a request may be sent with outside the flow at monotonic time ``now``, or None: run the flow.
+
+    Only a fresh token will do (none due for a refresh, none whose lifetime is a guess: the flow's
+    ``Authorize`` would start work for those), and only while the pacer has nothing to do (no budget
+    known, no hold, no reload of the fleet's budgets due): a paced request always goes through the flow.
+    """
+    if pacer is not None and (pacer.engaged or now >= pacer.reload_at):
+        return None
+    return state.fresh_header(now)
+
+
+def needs_decision(status: int | None, policy: RetryPolicy | None) -> bool:
+    """Whether the flow acts on an API answer of ``status`` (None: a connection failure) under ``policy``.
+
+    A 401 (a new token and a re-send), a 429 (a retry, and pacing learns from it) and a status the policy
+    retries do; any other answer is delivered as it is, after :func:`settle`. (The login service's throttle
+    in disguise, a 400, concerns token requests, which never take the fast path.)
+    """
+    return status is None or status == 401 or status == 429 or (policy is not None and status in policy.retry_statuses)
+
+
+def sample(offset: ClockOffset, date: str | None, sent_wall: float, received_wall: float) -> None:
+    """Feed a response's ``Date`` to the clock-offset estimate (cheap when it cannot improve it)."""
+    if date and offset.wants(date):
+        offset.observe_date_header(date, sent_wall, received_wall)
+
+
+def settle(
+    offset: ClockOffset,
+    pacer: Pacer | None,
+    authorization: str,
+    date: str | None,
+    sent_wall: float,
+    received_wall: float,
+) -> None:
+    """What the flow does with an answer that :func:`needs_decision` says needs none, for the fast path:
+    the clock sample of its ``Date``, and the pacer's count of answered requests on that token."""
+    sample(offset, date, sent_wall, received_wall)
+    if pacer is not None:
+        pacer.answered(authorization, sent_wall)
+
 
 def request_flow(
     method: str,
@@ -141,8 +211,8 @@ def request_flow(
     random: Callable[[], float] = _random.random,
     pacer: Pacer | None = None,
     path: Callable[[], str] = str,
-    pace_first: bool = True,
     pace_within: float | None = None,
+    first: Sent | None = None,
 ) -> Generator[Command, object, Verdict]:
     """The decisions of one request.
 
@@ -157,28 +227,32 @@ def request_flow(
         random: Jitter source.
         pacer: The auth's pacer: sends wait for slots in the token's rate budget (ignored without ``authorize``).
         path: Gives the request's path, for the limits of its endpoint family (called only when pacing).
-        pace_first: False when the first send was already made (the ``auth=`` hook paced it itself).
         pace_within: How long pacing may make the request wait in all; by default the policy's ``max_time``
             (:data:`PACE_WITHIN` without a policy).
+        first: The first send, already made by the front end (the fast path, whose answer needs a
+            decision; the ``auth=`` hook, whose first send requests made and paced): the flow starts from
+            its outcome, with no ``Authorize`` and no ``Send`` for it.
     """
     if pace_within is None:
         pace_within = policy.max_time if policy is not None else PACE_WITHIN
     if policy is not None and policy.max_attempts == 1:
         policy = None
-    started = clock.monotonic()
+    started = clock.monotonic() if first is None else first.started
     deadline = started + pace_within
     state: RetryState | None = None  # made on the first retryable outcome, off the hot path
     sends = 0
     resent = False
     header: str | None = None
     paced: Paced | None = None
-    if authorize:
-        header = _text((yield AUTHORIZE))
-    else:
+    if not authorize:
         pacer = None
+    if first is not None:
+        header = first.authorization
+    elif authorize:
+        header = _text((yield AUTHORIZE))
     kind = SendKind.FIRST
     # The common case costs one attribute read: nothing is paced until a budget is known.
-    if pacer is not None and pace_first and (pacer.engaged or started >= pacer.reload_at):
+    if pacer is not None and first is None and (pacer.engaged or started >= pacer.reload_at):
         step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
         if isinstance(step, Refusal):
             return Verdict(VerdictKind.REFUSED, sends, refusal=step)
@@ -186,7 +260,10 @@ def request_flow(
         if paced is not None:
             header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
     while True:
-        outcome = yield Send(header, kind)
+        if first is None:
+            outcome = yield Send(header, kind)
+        else:
+            outcome, first = first.outcome, None
         assert isinstance(outcome, Outcome)
         sends += 1
         if outcome.foreign:  # a redirect led elsewhere: not the API's answer to judge
@@ -415,9 +492,8 @@ def _may_retry(policy: RetryPolicy, outcome: Outcome) -> bool:
 
 
 def _sample(offset: ClockOffset, outcome: Outcome) -> None:
-    date = outcome.date
-    if date and outcome.sent_wall is not None and outcome.received_wall is not None and offset.wants(date):
-        offset.observe_date_header(date, outcome.sent_wall, outcome.received_wall)
+    if outcome.sent_wall is not None and outcome.received_wall is not None:
+        sample(offset, outcome.date, outcome.sent_wall, outcome.received_wall)
 
 
 def _ended(

@@ -104,10 +104,13 @@ class TokenState:
         """The token held now, whatever its freshness, or None."""
         return self._token
 
-    def fresh_header(self) -> str | None:
-        """The hot path: the header of a fresh token (one attribute read, one clock read), or None."""
+    def fresh_header(self, now: float | None = None) -> str | None:
+        """The hot path: the header of a token that needs nothing done at monotonic time ``now`` (by default
+        the clock's), or None. Nothing: not due for a refresh, and its lifetime not a guess (``provisional``)."""
         token = self._token
-        if token is not None and (token.refresh_at is None or self.clock.monotonic() < token.refresh_at):
+        if token is None or token.provisional:
+            return None
+        if token.refresh_at is None or (self.clock.monotonic() if now is None else now) < token.refresh_at:
             return token.header
         return None
 

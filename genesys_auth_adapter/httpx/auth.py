@@ -5,6 +5,10 @@ flow generator carries out its commands, yielding each send to httpx. Sync clien
 on threads (:class:`~..engine.manager.TokenManager`); async clients await them
 (:class:`~..engine.aio.AsyncTokens`) and never block the event loop. Both drive one token state, so
 threads and tasks sharing one auth object make one token request between them.
+
+The common case takes the flow's fast path (:func:`~..engine.flow.fast_header`): with a fresh token,
+nothing to pace and a body held in memory, the request is sent at once, and the flow is started from
+that send (``first=Sent(...)``) only when the answer needs a decision.
 """
 
 from __future__ import annotations
@@ -21,8 +25,22 @@ from ..credentials import TokenSource
 from ..engine import fork_safety
 from ..engine.aio import AsyncTokens
 from ..engine.clock import SYSTEM_CLOCK, Clock
-from ..engine.flow import Authorize, Drop, Rewind, Send, Sleep, Verdict, VerdictKind, request_flow
+from ..engine.flow import (
+    Authorize,
+    Drop,
+    Rewind,
+    Send,
+    Sent,
+    Sleep,
+    Verdict,
+    VerdictKind,
+    fast_header,
+    needs_decision,
+    request_flow,
+    settle,
+)
 from ..engine.manager import TokenManager
+from ..engine.pacer import Pacer
 from ..engine.retry import Outcome, RetryPolicy, effective_policy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
@@ -43,7 +61,7 @@ from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
 from .login import AsyncHttpxLogin, HttpxLogin, SslContext, TimeoutTypes
-from .outcomes import CAPTURE, Mark, failed, in_scope, response_outcome
+from .outcomes import CAPTURE, FAILED, Mark, failed, in_scope, response_outcome
 from .transport import AsyncGenesysTransport, GenesysTransport
 
 #: Connect and read timeout of token requests.
@@ -156,6 +174,8 @@ class GenesysHttpxAuth(httpx.Auth):
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        #: The pacer of this auth's requests (``pacing.pacer``), or None when pacing is off.
+        self.pacer: Pacer | None = None if self.pacing is None else self.pacing.pacer
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
 
@@ -238,29 +258,44 @@ class GenesysHttpxAuth(httpx.Auth):
         """The async counterpart of :meth:`transport`, for ``httpx.AsyncClient``."""
         return AsyncGenesysTransport(self.scope, inner)
 
-    def _flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def _flow(self, request: httpx.Request, policy: RetryPolicy | None, first: Sent | None):  # type: ignore[no-untyped-def]
         method = request.method.upper()
-        pacing = self.pacing
         return request_flow(
             method,
-            policy=effective_policy(self.retry),
+            policy=policy,
             clock=self.state.clock,
             offset=self.state.offset,
             what=lambda: f"{method} {without_query(request.url.path)}",
-            pacer=None if pacing is None else pacing.pacer,
+            pacer=self.pacer,
             path=lambda: request.url.raw_path.decode("ascii", "replace"),
+            first=first,
         )
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if not in_scope(request.url, self.scope):
             yield request
             return
-        mark = Mark()
-        request.extensions = {**request.extensions, CAPTURE: mark}
-        flow = self._flow(request)
-        replay = Replay(request)
-        clock = self.state.clock
+        extensions = request.extensions
+        policy = effective_policy(self.retry)
+        state, pacer = self.state, self.pacer
+        clock = state.clock
+        started = clock.monotonic()
+        header = fast_header(state, pacer, started) if type(request.stream) is httpx.ByteStream else None
+        first: Sent | None = None
         response: httpx.Response | None = None
+        mark = _mark(request, header)
+        if header is not None:  # the fast path (see the module docstring)
+            sent_wall = clock.wall()
+            response = yield request
+            received_wall = clock.wall()
+            if _plain(response, request, policy):
+                settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+                request.extensions = extensions
+                return
+            body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
+            first = Sent(header, _outcome(response, sent_wall, received_wall, header, body, self.scope), started)
+        flow = self._flow(request, policy, first)
+        replay = Replay(request)
         result: object = None
         try:
             while True:
@@ -299,7 +334,7 @@ class GenesysHttpxAuth(httpx.Auth):
         finally:
             flow.close()
             # Never leave the mark on a request the caller may send again without this auth.
-            request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
+            request.extensions = extensions
         if verdict.kind is VerdictKind.REFUSED:
             _refused(verdict, request, response)
         assert response is not None
@@ -311,14 +346,29 @@ class GenesysHttpxAuth(httpx.Auth):
         if not in_scope(request.url, self.scope):
             yield request
             return
-        mark = Mark()
-        request.extensions = {**request.extensions, CAPTURE: mark}
-        flow = self._flow(request)
+        extensions = request.extensions
+        policy = effective_policy(self.retry)
+        state, pacer = self.state, self.pacer
+        clock = state.clock
+        started = clock.monotonic()
+        header = fast_header(state, pacer, started) if type(request.stream) is httpx.ByteStream else None
+        first: Sent | None = None
+        response: httpx.Response | None = None
+        mark = _mark(request, header)
+        if header is not None:  # the fast path (see the module docstring)
+            sent_wall = clock.wall()
+            response = yield request
+            received_wall = clock.wall()
+            if _plain(response, request, policy):
+                settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+                request.extensions = extensions
+                return
+            body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
+            first = Sent(header, _outcome(response, sent_wall, received_wall, header, body, self.scope), started)
+        flow = self._flow(request, policy, first)
         replay = Replay(request)
         await replay.start()
-        clock = self.state.clock
         tokens = self.async_tokens
-        response: httpx.Response | None = None
         result: object = None
         try:
             while True:
@@ -355,7 +405,7 @@ class GenesysHttpxAuth(httpx.Auth):
             raise TokenWaitTimeout(str(exc)) from exc
         finally:
             flow.close()
-            request.extensions = {k: v for k, v in request.extensions.items() if k != CAPTURE}
+            request.extensions = extensions
         if verdict.kind is VerdictKind.REFUSED:
             if response is not None and failed(response) is None:
                 await response.aread()
@@ -382,6 +432,26 @@ class GenesysHttpxAuth(httpx.Auth):
 
 def _restore(cls: type[GenesysHttpxAuth], credentials: TokenSource, options: dict[str, Any]) -> GenesysHttpxAuth:
     return cls(credentials, **options)
+
+
+def _plain(response: httpx.Response, request: httpx.Request, policy: RetryPolicy | None) -> bool:
+    """Whether the fast path's answer needs no decision: an answer to this very request (no redirect hop, no
+    connection failure) whose status :func:`~..engine.flow.needs_decision` lets pass."""
+    return (
+        response.request is request
+        and FAILED not in response.extensions
+        and not needs_decision(response.status_code, policy)
+    )
+
+
+def _mark(request: httpx.Request, authorization: str | None) -> Mark:
+    """Mark ``request`` as the flow's (see :class:`~.outcomes.Mark`), sent with ``authorization`` (None: not yet
+    known); the caller puts the request's own extensions back when the request is done."""
+    if authorization is not None:
+        request.headers["Authorization"] = authorization
+    mark = Mark(authorization, request.url)
+    request.extensions = {**request.extensions, CAPTURE: mark}
+    return mark
 
 
 def _authorize(request: httpx.Request, authorization: str | None) -> None:

@@ -28,10 +28,12 @@ class Mark:
     hop, so a hop back inside gets ``authorization`` again from here.
     """
 
-    __slots__ = ("authorization",)
+    __slots__ = ("authorization", "url")
 
-    def __init__(self) -> None:
-        self.authorization: str | None = None
+    def __init__(self, authorization: str | None = None, url: httpx.URL | None = None) -> None:
+        self.authorization = authorization
+        #: The URL the flow sent the request to (under the API base): the first hop is the one to it.
+        self.url = url
 
     def __repr__(self) -> str:
         return "Mark(authorization=<redacted>)"

@@ -27,6 +27,8 @@ def _guard(request: httpx.Request, scope: ApiScope) -> bool:
     mark = request.extensions.get(CAPTURE)
     if not isinstance(mark, Mark):
         return False
+    if request.url is mark.url:
+        return True  # the flow's own request (httpx makes a new URL for each redirect hop): in scope
     headers = request.headers
     if "Authorization" in headers:
         if not in_scope(request.url, scope):

@@ -87,7 +87,7 @@ class GenesysAdapter(HTTPAdapter):
             return self._send(prepared, stream, timeout, verify, cert, proxies)
 
         driver = RequestsDriver(request, send, auth.manager, auth.manager.clock)
-        response = auth.run(driver, (request.method or "GET").upper(), effective_policy(self.retry))
+        response = auth.send(driver, (request.method or "GET").upper(), effective_policy(self.retry))
         drop_token_before_leaving(response, request, auth.scope)
         return response
 

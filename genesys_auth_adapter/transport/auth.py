@@ -13,9 +13,10 @@ from requests.models import PreparedRequest
 from ..credentials import TokenSource
 from ..engine import fork_safety
 from ..engine.clock import SYSTEM_CLOCK, Clock
-from ..engine.flow import request_flow, run
+from ..engine.flow import DELIVERED, Sent, fast_header, needs_decision, request_flow, run, settle
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.paced import Refusal
+from ..engine.pacer import Pacer
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
@@ -25,8 +26,9 @@ from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.shared import shared_fetch
-from .drive import RequestsDriver, was_handled
+from .drive import RequestsDriver, handled, was_handled
 from .login import LoginClient, Timeout
+from .outcomes import response_outcome
 from .pools import reset_session_pools
 from .redirects import drop_token_before_leaving
 from .scope import ApiScope
@@ -131,6 +133,8 @@ class GenesysAuth(AuthBase):
             )
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        #: The pacer of this auth's requests (``pacing.pacer``), or None when pacing is off.
+        self.pacer: Pacer | None = None if self.pacing is None else self.pacing.pacer
         fork_safety.register(self)
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
@@ -215,23 +219,42 @@ class GenesysAuth(AuthBase):
                 step.message, budget=step.budget, wait=step.wait, time_left=step.left, request=request
             )
 
-    def run(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
-        """Run one request's flow with ``driver`` (the adapter's sends, or the hook's) and return its result."""
+    def send(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
+        """Send the driver's request (the adapter's): outside the flow in the common case, else through it.
+
+        The fast path (:func:`~..engine.flow.fast_header`: a fresh token, nothing to pace) sends at once and
+        enters the flow only when the answer needs a decision, from that send (nothing is sent twice).
+        """
+        manager = self.manager
+        pacer = self.pacer
+        started = manager.clock.monotonic()
+        header = fast_header(manager.state, pacer, started)
+        if header is None:
+            return self.run(driver, method, policy)
+        first = driver.send_first(header, started, policy, manager.offset, pacer)
+        if first is None:
+            return driver.result(DELIVERED)
+        return self.run(driver, method, policy, first)
+
+    def run(
+        self, driver: RequestsDriver, method: str, policy: RetryPolicy | None, first: Sent | None = None
+    ) -> requests.Response:
+        """Run one request's flow with ``driver`` (the adapter's sends, or the hook's) and return its result;
+        ``first``: the first send, already made (the fast path's, or requests' own for the hook)."""
         request = driver.request
-        pacing = self.pacing
         flow = request_flow(
             method,
             policy=policy,
             clock=self.manager.clock,
             offset=self.offset,
             what=lambda: f"{method} {without_query(request.path_url)}",
-            pacer=None if pacing is None else pacing.pacer,
+            pacer=self.pacer,
             path=lambda: request.path_url,
-            pace_first=not driver.hooked,
             pace_within=self.retry.max_time if policy is None else None,
+            first=first,
         )
         try:
-            verdict = run(flow, driver, pacing)
+            verdict = run(flow, driver, self.pacing)
         except BaseException as exc:
             driver.abandon()  # e.g. a token request failed after a 401: release that 401's connection
             if isinstance(exc, WaitTimeout):
@@ -244,16 +267,28 @@ class GenesysAuth(AuthBase):
         if source is None or source.url not in self.scope:
             return response
         # Not a request requests sent without our token, and not one a GenesysAdapter below already answered.
-        if "Authorization" in source.headers and not was_handled(response):
-            connection = response.connection  # the adapter that sent the request
+        header = source.headers.get("Authorization")
+        if header is not None and not was_handled(response):
+            manager = self.manager
+            clock, pacer = manager.clock, self.pacer
+            started = clock.monotonic()
+            received_wall = clock.wall()
+            # requests measured the send itself; its round trip bounds the clock sample.
+            sent_wall = received_wall - response.elapsed.total_seconds()
+            # auth= alone answers a 401 once and does not retry: retries are the adapter's (no policy).
+            if not needs_decision(response.status_code, None) and fast_header(manager.state, pacer, started) == header:
+                settle(manager.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+                handled(response)
+            else:
+                connection = response.connection  # the adapter that sent the request
 
-            def send(request: PreparedRequest) -> requests.Response:
-                resent: requests.Response = connection.send(request, **kwargs)
-                return resent
+                def send(request: PreparedRequest) -> requests.Response:
+                    resent: requests.Response = connection.send(request, **kwargs)
+                    return resent
 
-            driver = RequestsDriver(source, send, self.manager, self.manager.clock, first=response)
-            # auth= alone answers a 401 once and does not retry: retries are the adapter's.
-            response = self.run(driver, (source.method or "GET").upper(), None)
+                first = Sent(header, response_outcome(response, sent_wall, received_wall, header), started)
+                driver = RequestsDriver(source, send, manager, clock, first=response)
+                response = self.run(driver, (source.method or "GET").upper(), None, first)
         drop_token_before_leaving(response, source, self.scope)
         return response
 

@@ -15,9 +15,11 @@ from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest
 
 from ..engine.clock import Clock
-from ..engine.flow import SendKind, Verdict, VerdictKind
+from ..engine.flow import SendKind, Sent, Verdict, VerdictKind, needs_decision, settle
 from ..engine.manager import TokenManager
-from ..engine.retry import Outcome
+from ..engine.pacer import Pacer
+from ..engine.retry import Outcome, RetryPolicy
+from ..engine.skew import ClockOffset
 from ..engine.token import Token
 from ..errors import CORRELATION_HEADER, RateBudgetError, RetryExhaustedError, UnreplayableBodyError, without_query
 from ..oauth import failure_outcome
@@ -39,6 +41,11 @@ def was_handled(response: requests.Response) -> bool:
     return bool(getattr(response, _HANDLED, False))
 
 
+def handled(response: requests.Response) -> None:
+    """Mark ``response`` as answered by the request flow (see :func:`was_handled`)."""
+    setattr(response, _HANDLED, True)
+
+
 def answered_401(response: requests.Response) -> requests.Response | None:
     """The 401 that ``response`` (the answer to a re-send) replaced, or None."""
     rejected = getattr(response, _REPLACED_401, None)
@@ -53,7 +60,8 @@ class RequestsDriver:
         send: Sends a prepared request once, with no hooks and no redirects.
         tokens: The token driver.
         clock: Wall time for the clock samples; the sleeps of retries.
-        first: The response to the first send when requests already made it (the ``auth=`` hook).
+        first: The response to the first send when requests already made it (the ``auth=`` hook: the flow
+            starts from it, see :class:`~..engine.flow.Sent`, and the re-send goes around ``Session.send``).
     """
 
     def __init__(
@@ -68,23 +76,16 @@ class RequestsDriver:
         self._send = send
         self._tokens = tokens
         self._clock = clock
-        self._first = first
-        #: The first send was made by requests itself (the ``auth=`` hook), which paced it before.
-        self.hooked = first is not None
         # Hook mode: re-sends go around Session.send, which is what sets ``elapsed``; the adapter's sends
         # get it from Session.send (for the whole request), so they are not timed here too.
         self._times_sends = first is not None
-        self.response: requests.Response | None = None
+        self.response: requests.Response | None = first
         self.error: requests.RequestException | None = None
         self.replaced_401: requests.Response | None = None
 
     def authorize(self, rejected: str | None, after: float | None = None) -> str | Token:
         if rejected is not None:
             return self._tokens.rejected(rejected, after)
-        if self._first is not None:
-            # The hook: requests already sent the request, with the header it carries (which another
-            # thread may have replaced since: the 401 must name the token that was really sent).
-            return self.request.headers["Authorization"]
         return self._tokens.header()
 
     def drop(self, header: str) -> None:
@@ -118,11 +119,10 @@ class RequestsDriver:
             request.headers.pop("Authorization", None)
         else:
             request.headers["Authorization"] = authorization
-        first, self._first = self._first, None
         sent_wall = self._clock.wall()
         started = self._clock.monotonic() if self._times_sends else 0.0
         try:
-            response = first if first is not None else self._send(request)
+            response = self._send(request)
         except requests.RequestException as exc:
             failure = classify(exc)
             if failure is None:
@@ -130,13 +130,36 @@ class RequestsDriver:
             self.response, self.error = None, exc
             return failure_outcome(failure, exc)
         received_wall = self._clock.wall()
-        if first is not None:
-            # requests measured the first send itself; its round trip bounds the clock sample.
-            sent_wall = received_wall - first.elapsed.total_seconds()
-        elif self._times_sends:
+        if self._times_sends:
             response.elapsed = timedelta(seconds=max(0.0, self._clock.monotonic() - started))
         self.response, self.error = response, None
         return response_outcome(response, sent_wall, received_wall, authorization)
+
+    def send_first(
+        self, authorization: str, started: float, policy: RetryPolicy | None, offset: ClockOffset, pacer: Pacer | None
+    ) -> Sent | None:
+        """The fast path's first send (see :func:`~..engine.flow.fast_header`), with ``authorization``.
+
+        Returns None when its answer needs no decision (it was settled: sampled and counted, and
+        :meth:`result` delivers it), else the send for the flow to start from (``request_flow(first=...)``).
+        """
+        request = self.request
+        request.headers["Authorization"] = authorization
+        clock = self._clock
+        sent_wall = clock.wall()
+        try:
+            self.response = response = self._send(request)
+        except requests.RequestException as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            self.error = exc
+            return Sent(authorization, failure_outcome(failure, exc), started)
+        received_wall = clock.wall()
+        if needs_decision(response.status_code, policy):
+            return Sent(authorization, response_outcome(response, sent_wall, received_wall, authorization), started)
+        settle(offset, pacer, authorization, response.headers.get("Date"), sent_wall, received_wall)
+        return None
 
     def abandon(self) -> None:
         """The flow stopped with an exception: release the last response's connection."""
@@ -155,7 +178,7 @@ class RequestsDriver:
                 setattr(response, _REPLACED_401, self.replaced_401)
             if verdict.sends > 1:
                 setattr(response, ATTEMPTS_ATTRIBUTE, verdict.sends)
-            setattr(response, _HANDLED, True)
+            handled(response)
             return response
         request = self.request
         if verdict.kind is VerdictKind.REFUSED:

@@ -13,14 +13,16 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 import requests
-from requests.models import PreparedRequest
+from requests.models import REDIRECT_STATI, PreparedRequest
 
 from .scope import ApiScope
 
 
 def redirect_target(response: requests.Response) -> str | None:
     """The absolute URL a redirect response points to, or None for any other response."""
-    if not response.is_redirect:
+    # The status first: it rules out almost every response with no header look-up (``is_redirect`` looks the
+    # header up first).
+    if response.status_code not in REDIRECT_STATI or not response.is_redirect:
         return None
     location = response.headers["Location"]
     base = response.url or (response.request.url if response.request is not None else "") or ""

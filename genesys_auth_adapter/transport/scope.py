@@ -29,9 +29,17 @@ def _ascii_host(host: str) -> str:
         return host
 
 
+def _plain(text: str, start: int = 0) -> bool:
+    """Nothing in ``text`` from ``start`` on can turn into a dot segment or a separator (cheaper than the
+    regular expression for the common case: one with no ``%``, no backslash and no ``/.`` at all)."""
+    if "/." in text or "\\" in text:
+        return False
+    return "%" not in text or not _SUSPICIOUS.search(text, start)
+
+
 def resolved_path(path: str) -> str:
     """The path a server that decodes ``%2e``, ``%2f`` and ``\\`` and resolves dot segments would see."""
-    if not _SUSPICIOUS.search(path):
+    if _plain(path):
         return path or "/"
     decoded = unquote(path).replace("\\", "/")
     segments: list[str] = []
@@ -81,7 +89,7 @@ class ApiScope:
     def __contains__(self, url: object) -> bool:
         if not isinstance(url, str):
             return False
-        if url.startswith(self._prefix) and not _SUSPICIOUS.search(url, len(self._prefix) - 1):
+        if url.startswith(self._prefix) and _plain(url, len(self._prefix) - 1):
             return True
         origin = _origin(url)
         if origin is None:
@@ -91,9 +99,17 @@ class ApiScope:
 
     def contains_parts(self, scheme: str, host: str, port: int | None, path: str) -> bool:
         """The same test on a URL's parts (httpx's ``URL`` has them ready: no string to build and parse)."""
+        if scheme != self._scheme:  # httpx gives them normalised: the common case compares equal as they are
+            scheme = scheme.lower()
+        if host != self._host:
+            host = _ascii_host(host)
         if port is None:
-            port = _DEFAULT_PORTS.get(scheme.lower(), -1)
-        return (scheme.lower(), _ascii_host(host), port) == (self._scheme, self._host, self._port) and self._under(path)
+            port = _DEFAULT_PORTS.get(scheme, -1)
+        if scheme != self._scheme or host != self._host or port != self._port:
+            return False
+        if "/." in path or "\\" in path or "%" in path:
+            return self._under(path)
+        return ((path or "/") + "/").startswith(self._path)  # _under(path) for a path that resolves to itself
 
     def _under(self, path: str) -> bool:
         return (resolved_path(path) + "/").startswith(self._path)
