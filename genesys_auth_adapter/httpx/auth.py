@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncGenerator, Generator, Iterator
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -35,33 +35,25 @@ from ..engine.flow import (
     Verdict,
     VerdictKind,
     fast_header,
-    needs_decision,
     request_flow,
     settle,
 )
 from ..engine.manager import TokenManager
 from ..engine.pacer import Pacer
-from ..engine.retry import Outcome, RetryPolicy, effective_policy
+from ..engine.retry import RetryPolicy, effective_policy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken, Token
-from ..errors import (
-    CORRELATION_HEADER,
-    RateBudgetError,
-    RetryExhaustedError,
-    TokenWaitTimeout,
-    UnreplayableBodyError,
-    without_query,
-)
-from ..oauth import VERIFY_PATH, failure_outcome
+from ..errors import RetryExhaustedError, TokenWaitTimeout, without_query
+from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.shared import AsyncSharedFetch, shared_fetch
-from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
+from .drive import answered_plainly, authorize, finish, marked, outcome, refused
 from .login import AsyncHttpxLogin, HttpxLogin, SslContext, TimeoutTypes
-from .outcomes import CAPTURE, FAILED, Mark, failed, in_scope, response_outcome
+from .outcomes import failed, in_scope
 from .transport import AsyncGenesysTransport, GenesysTransport
 
 #: Connect and read timeout of token requests.
@@ -283,17 +275,21 @@ class GenesysHttpxAuth(httpx.Auth):
         header = fast_header(state, pacer, started) if type(request.stream) is httpx.ByteStream else None
         first: Sent | None = None
         response: httpx.Response | None = None
-        mark = _mark(request, header)
+        mark = marked(request, header)
         if header is not None:  # the fast path (see the module docstring)
             sent_wall = clock.wall()
-            response = yield request
-            received_wall = clock.wall()
-            if _plain(response, request, policy):
-                settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+            try:
+                response = yield request
+                received_wall = clock.wall()
+                if answered_plainly(response, request, policy):
+                    request.extensions = extensions
+                    settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+                    return
+                body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
+            except BaseException:  # httpx closed this flow (a failure raised past it): never leave the mark
                 request.extensions = extensions
-                return
-            body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
-            first = Sent(header, _outcome(response, sent_wall, received_wall, header, body, self.scope), started)
+                raise
+            first = Sent(header, outcome(response, sent_wall, received_wall, header, body, self.scope), started)
         flow = self._flow(request, policy, first)
         replay = Replay(request)
         result: object = None
@@ -305,13 +301,13 @@ class GenesysHttpxAuth(httpx.Auth):
                     verdict: Verdict = stop.value
                     break
                 if isinstance(command, Send):
-                    _authorize(request, command.authorization)
+                    authorize(request, command.authorization)
                     mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = response.read().decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
+                    result = outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     result = (
                         self.tokens.header()
@@ -336,11 +332,11 @@ class GenesysHttpxAuth(httpx.Auth):
             # Never leave the mark on a request the caller may send again without this auth.
             request.extensions = extensions
         if verdict.kind is VerdictKind.REFUSED:
-            _refused(verdict, request, response)
+            refused(verdict, request, response)
         assert response is not None
         if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
             response.read()  # the error carries it, readable (httpx closes it once the error is raised)
-        _finish(verdict, request, response)
+        finish(verdict, request, response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if not in_scope(request.url, self.scope):
@@ -354,17 +350,21 @@ class GenesysHttpxAuth(httpx.Auth):
         header = fast_header(state, pacer, started) if type(request.stream) is httpx.ByteStream else None
         first: Sent | None = None
         response: httpx.Response | None = None
-        mark = _mark(request, header)
+        mark = marked(request, header)
         if header is not None:  # the fast path (see the module docstring)
             sent_wall = clock.wall()
-            response = yield request
-            received_wall = clock.wall()
-            if _plain(response, request, policy):
-                settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+            try:
+                response = yield request
+                received_wall = clock.wall()
+                if answered_plainly(response, request, policy):
+                    request.extensions = extensions
+                    settle(state.offset, pacer, header, response.headers.get("Date"), sent_wall, received_wall)
+                    return
+                body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
+            except BaseException:  # httpx closed this flow (a failure raised past it): never leave the mark
                 request.extensions = extensions
-                return
-            body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
-            first = Sent(header, _outcome(response, sent_wall, received_wall, header, body, self.scope), started)
+                raise
+            first = Sent(header, outcome(response, sent_wall, received_wall, header, body, self.scope), started)
         flow = self._flow(request, policy, first)
         replay = Replay(request)
         await replay.start()
@@ -378,13 +378,13 @@ class GenesysHttpxAuth(httpx.Auth):
                     verdict: Verdict = stop.value
                     break
                 if isinstance(command, Send):
-                    _authorize(request, command.authorization)
+                    authorize(request, command.authorization)
                     mark.authorization = command.authorization
                     sent_wall = clock.wall()
                     response = yield request
                     received_wall = clock.wall()
                     body = (await response.aread()).decode("utf-8", "replace") if response.status_code == 429 else ""
-                    result = _outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
+                    result = outcome(response, sent_wall, received_wall, command.authorization, body, self.scope)
                 elif isinstance(command, Authorize):
                     if command.rejected is None:
                         result = await tokens.header()
@@ -409,11 +409,11 @@ class GenesysHttpxAuth(httpx.Auth):
         if verdict.kind is VerdictKind.REFUSED:
             if response is not None and failed(response) is None:
                 await response.aread()
-            _refused(verdict, request, None)
+            refused(verdict, request, None)
         assert response is not None
         if verdict.kind is not VerdictKind.DELIVER and failed(response) is None:
             await response.aread()
-        _finish(verdict, request, response)
+        finish(verdict, request, response)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # An equivalent auth for another process: same credentials and settings, its own token (never
@@ -432,87 +432,6 @@ class GenesysHttpxAuth(httpx.Auth):
 
 def _restore(cls: type[GenesysHttpxAuth], credentials: TokenSource, options: dict[str, Any]) -> GenesysHttpxAuth:
     return cls(credentials, **options)
-
-
-def _plain(response: httpx.Response, request: httpx.Request, policy: RetryPolicy | None) -> bool:
-    """Whether the fast path's answer needs no decision: an answer to this very request (no redirect hop, no
-    connection failure) whose status :func:`~..engine.flow.needs_decision` lets pass."""
-    return (
-        response.request is request
-        and FAILED not in response.extensions
-        and not needs_decision(response.status_code, policy)
-    )
-
-
-def _mark(request: httpx.Request, authorization: str | None) -> Mark:
-    """Mark ``request`` as the flow's (see :class:`~.outcomes.Mark`), sent with ``authorization`` (None: not yet
-    known); the caller puts the request's own extensions back when the request is done."""
-    if authorization is not None:
-        request.headers["Authorization"] = authorization
-    mark = Mark(authorization, request.url)
-    request.extensions = {**request.extensions, CAPTURE: mark}
-    return mark
-
-
-def _authorize(request: httpx.Request, authorization: str | None) -> None:
-    if authorization is None:
-        request.headers.pop("Authorization", None)
-    else:
-        request.headers["Authorization"] = authorization
-
-
-def _outcome(
-    response: httpx.Response,
-    sent_wall: float,
-    received_wall: float,
-    authorization: str | None,
-    body: str,
-    scope: ApiScope,
-) -> Outcome:
-    failure = failed(response)
-    if failure is not None:
-        return failure_outcome(*failure)
-    if not in_scope(response.url, scope):  # httpx followed a redirect out of the API base
-        return Outcome(status=response.status_code, foreign=True)
-    return response_outcome(response, sent_wall, received_wall, authorization, body)
-
-
-def _refused(verdict: Verdict, request: httpx.Request, response: httpx.Response | None) -> None:
-    """No slot in the rate budget within the request's time budget: the request was not sent (again)."""
-    if response is not None and failed(response) is None:
-        response.read()
-    assert verdict.refusal is not None
-    raise RateBudgetError.from_refusal(verdict.refusal, verdict.history, request)
-
-
-def _finish(verdict: Verdict, request: httpx.Request, response: httpx.Response) -> None:
-    """Turn the verdict into what the caller sees: the last response (returned by httpx) or an error."""
-    failure = failed(response)
-    if verdict.kind is VerdictKind.DELIVER:
-        if failure is not None:
-            raise failure[1]  # a connection failure that is not retried reaches the caller as httpx raised it
-        if verdict.sends > 1:
-            setattr(response, ATTEMPTS_ATTRIBUTE, verdict.sends)
-        return
-    if verdict.kind is VerdictKind.UNREPLAYABLE:
-        raise UnreplayableBodyError(
-            f"{request.method} {without_query(request.url)} was rejected with HTTP 401 and its body cannot be "
-            "sent again (a generator, an async iterator or a stream), so it was not re-sent. The token has been "
-            "dropped: send the request again. To have such requests re-sent automatically, pass the body as "
-            "bytes, str, json=, data= or a seekable file.",
-            response=cast(Any, response),  # requests' stubs type these as requests objects
-            request=cast(Any, request),
-        )
-    real = None if failure is not None else response
-    raise RetryExhaustedError(
-        verdict.message,
-        attempts=verdict.sends,
-        history=verdict.history,
-        last_status=None if real is None else real.status_code,
-        correlation_id=None if real is None else real.headers.get(CORRELATION_HEADER),
-        response=real,
-        request=request,
-    ) from (failure[1] if failure is not None else None)
 
 
 def _attempt_seconds(timeout: TimeoutTypes) -> float:

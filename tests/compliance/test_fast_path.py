@@ -83,7 +83,9 @@ async def test_the_common_case_never_starts_the_flow(
 
 
 @scenario
-async def test_the_fast_paths_date_reaches_the_clock_offset_estimate(fe: FrontEnd, emu: Emulator, flows: list[str]) -> None:
+async def test_the_fast_paths_date_reaches_the_clock_offset_estimate(
+    fe: FrontEnd, emu: Emulator, flows: list[str]
+) -> None:
     emu.set_skew(1000.0)
     assert (await fe.get(ME)).status == 200
     fresh = state_of(fe).offset = ClockOffset()  # forget every sample so far: the next one is the only one

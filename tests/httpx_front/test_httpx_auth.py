@@ -131,6 +131,42 @@ def test_a_connection_failure_is_retried_through_the_librarys_transport(genesys:
         c.get(API + "/api/v2/organizations/me")
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_failure_raised_past_the_flow_leaves_no_mark_on_the_request(genesys: Genesys, mode: str) -> None:
+    """Without the library's transport a connection failure is raised past the auth flow: on the fast path
+    too, the request the caller may send again keeps no trace of this auth."""
+    failing = False
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if failing:
+            raise httpx.ConnectError("connection refused", request=request)
+        return genesys(request)
+
+    auth = make_auth(genesys)
+    if mode == "sync":
+        with httpx.Client(auth=auth, transport=httpx.MockTransport(flaky)) as c:
+            c.get(API + "/api/v2/organizations/me")  # the token: the next request takes the fast path
+            failing = True
+            request = c.build_request("GET", API + "/api/v2/organizations/me")
+            with pytest.raises(httpx.ConnectError):
+                c.send(request)
+    else:
+
+        async def main() -> httpx.Request:
+            nonlocal failing
+            async with httpx.AsyncClient(auth=auth, transport=httpx.MockTransport(flaky)) as c:
+                await c.get(API + "/api/v2/organizations/me")
+                failing = True
+                request = c.build_request("GET", API + "/api/v2/organizations/me")
+                with pytest.raises(httpx.ConnectError):
+                    await c.send(request)
+                return request
+
+        request = asyncio.run(main())
+    assert genesys.tokens == 1 and auth.state.fresh_header() is not None  # it was the fast path's send
+    assert set(request.extensions) == {"timeout"}
+
+
 def test_a_same_host_redirect_out_of_a_prefixed_base_carries_no_token(genesys: Genesys) -> None:
     """Pins: httpx keeps Authorization on a same-origin redirect, even out of a path-prefixed API base."""
     auth = make_auth(genesys, api_url="https://gateway.example/genesys")
@@ -238,6 +274,25 @@ def test_a_401_from_a_redirect_target_elsewhere_is_not_taken_for_the_apis(genesy
     assert response.status_code == 401
     assert genesys.tokens == 1
     assert [url for url, _, _ in genesys.sent].count("https://elsewhere.example/x") == 1
+
+
+def test_an_answer_from_a_redirect_target_elsewhere_is_no_clock_sample_on_the_fast_path(genesys: Genesys) -> None:
+    """The fast path delivers a foreign answer as the flow does: its Date is another server's clock."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "elsewhere.example":
+            return httpx.Response(200, headers={"Date": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        if request.url.path == "/api/v2/away":
+            return httpx.Response(302, headers={"Location": "https://elsewhere.example/x"})
+        return genesys(request)  # no Date: no clock sample from the API either
+
+    auth = make_auth(genesys)
+    with httpx.Client(auth=auth, transport=auth.transport(httpx.MockTransport(handler)), follow_redirects=True) as c:
+        assert c.get(API + "/api/v2/organizations/me").status_code == 200
+        assert auth.state.fresh_header() is not None  # so the next request takes the fast path
+        response = c.get(API + "/api/v2/away")
+    assert response.status_code == 200 and str(response.url) == "https://elsewhere.example/x"
+    assert auth.clock_offset is None
 
 
 def test_the_last_response_is_readable_on_retry_exhausted(genesys: Genesys) -> None:
