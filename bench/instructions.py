@@ -23,6 +23,7 @@ import multiprocessing.connection
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=30, help="requests of the shorter run")
     parser.add_argument("--large", type=int, default=130, help="requests of the longer run")
     parser.add_argument("--clients", default="adapter,hook,httpx", help="front ends to measure, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per client; the median is reported")
     parser.add_argument("--run-client", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -162,12 +164,17 @@ def main() -> None:
         per: dict[str, float] = {}
         with tempfile.TemporaryDirectory() as folder:
             for name in dict.fromkeys(name for front in names for name in (BASELINE[front], front)):
-                small = _instructions(name, base, args.small, folder)
-                large = _instructions(name, base, args.large, folder)
-                per[name] = (large - small) / measured
+                counts = []
+                for _ in range(args.repeat):
+                    small = _instructions(name, base, args.small, folder)
+                    large = _instructions(name, base, args.large, folder)
+                    counts.append(large - small)
+                difference = int(statistics.median(counts))
+                per[name] = difference / measured
+                spread = f"  (of {', '.join(f'{c / measured:,.0f}' for c in counts)})" if args.repeat > 1 else ""
                 print(
-                    f"{name:13s} Ir({args.large}) - Ir({args.small}) = {large - small:>12,d}  "
-                    f"{per[name]:>10,.0f} per request",
+                    f"{name:13s} Ir({args.large}) - Ir({args.small}) = {difference:>12,d}  "
+                    f"{per[name]:>10,.0f} per request{spread}",
                     flush=True,
                 )
         for name in names:
