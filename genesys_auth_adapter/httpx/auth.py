@@ -23,6 +23,7 @@ from ..engine.aio import AsyncTokens
 from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.flow import Authorize, Drop, Rewind, Send, Sleep, Verdict, VerdictKind, request_flow
 from ..engine.manager import TokenManager
+from ..engine.pool import PoolSlot, TokenPool
 from ..engine.retry import Outcome, RetryPolicy, effective_policy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
@@ -38,7 +39,8 @@ from ..errors import (
 from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import AsyncSharedFetch, shared_fetch
+from ..stores.pool import open_slot, pool_size
+from ..stores.shared import AsyncSharedFetch, shared_fetch, source_key
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -79,6 +81,8 @@ class GenesysHttpxAuth(httpx.Auth):
         rate_limit: The requests per minute one token may send, when you know it: requests are paced to it
             from the start. By default the budget is learned from the first 429 and nothing is paced before.
         pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
+        token_pool: How many tokens this client may hold at once (default 1); see
+            :class:`~genesys_auth_adapter.GenesysAuth`.
     """
 
     def __init__(
@@ -94,9 +98,11 @@ class GenesysHttpxAuth(httpx.Auth):
         store: StoreSpec = None,
         rate_limit: int | None = None,
         pacing: PacingSpec = True,
+        token_pool: int | None = None,
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
+        pool = pool_size(token_pool, paced=policy is not None, requests_tokens=source_key(credentials) is not None)
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         self._options: dict[str, Any] = {
@@ -107,6 +113,7 @@ class GenesysHttpxAuth(httpx.Auth):
             "store": store,
             "rate_limit": rate_limit,
             "pacing": pacing,
+            "token_pool": token_pool,
         }
         self._http, self._async_http = http, async_http
         offset = ClockOffset()
@@ -155,9 +162,26 @@ class GenesysHttpxAuth(httpx.Auth):
             )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
-        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock, pool=pool)
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
+            if pool > 1:
+
+                def slot(index: int) -> PoolSlot:
+                    return open_slot(
+                        index,
+                        self.state,
+                        fetch,
+                        fetch_ahead,
+                        store=self.store,
+                        shared=self.shared,
+                        async_store=async_store,
+                        afetch=afetch,
+                        afetch_ahead=afetch_ahead,
+                    )
+
+                self.pacing.pool = TokenPool(pool, PoolSlot(self.tokens, self.async_tokens), slot)
+                fork_safety.register(self.pacing.pool)
 
     @property
     def api_url(self) -> str:

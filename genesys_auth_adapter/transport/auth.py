@@ -16,6 +16,7 @@ from ..engine.clock import SYSTEM_CLOCK, Clock
 from ..engine.flow import request_flow, run
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.paced import Refusal
+from ..engine.pool import PoolSlot, TokenPool
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
@@ -24,7 +25,8 @@ from ..errors import RateBudgetError, RetryExhaustedError, TokenWaitTimeout, wit
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import shared_fetch
+from ..stores.pool import open_slot, pool_size
+from ..stores.shared import shared_fetch, source_key
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
@@ -73,6 +75,11 @@ class GenesysAuth(AuthBase):
             ``client.credentials.token.rate.per.minute``): requests are paced to it from the start. By
             default the budget is learned from the first 429 and nothing is paced before.
         pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
+        token_pool: How many tokens this client may hold at once (default 1). Genesys limits requests per
+            token; with more than one, pacing opens another token only when every open one is busy (a
+            request would wait more than ``PacingPolicy.pool_after`` for a slot), and a store shares each
+            slot's token, so a fleet holds at most ``token_pool`` tokens in all. Mind Genesys' guidance:
+            reuse tokens, and never spread load over several OAuth clients.
     """
 
     def __init__(
@@ -87,9 +94,11 @@ class GenesysAuth(AuthBase):
         store: StoreSpec = None,
         rate_limit: int | None = None,
         pacing: PacingSpec = True,
+        token_pool: int | None = None,
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
+        pool = pool_size(token_pool, paced=policy is not None, requests_tokens=source_key(credentials) is not None)
         # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
         self._options: dict[str, Any] = {
             "clock": clock,
@@ -100,6 +109,7 @@ class GenesysAuth(AuthBase):
             "store": store,
             "rate_limit": rate_limit,
             "pacing": pacing,
+            "token_pool": token_pool,
         }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -130,10 +140,17 @@ class GenesysAuth(AuthBase):
                 self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state, fetch_fresh=self.shared.fetch_fresh
             )
         scope = self.shared.key if self.shared is not None else "local"
-        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock, pool=pool)
         fork_safety.register(self)
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
+            if pool > 1:
+                self.pacing.pool = TokenPool(pool, PoolSlot(self.manager), self._open_slot)
+                fork_safety.register(self.pacing.pool)
+
+    def _open_slot(self, slot: int) -> PoolSlot:
+        """Slot ``slot`` of the token pool: a token state of its own, its token requests made like the main one's."""
+        return open_slot(slot, self.manager.state, self._fetch, self._fetch_ahead, store=self.store, shared=self.shared)
 
     @property
     def api_url(self) -> str:
@@ -214,6 +231,15 @@ class GenesysAuth(AuthBase):
             raise RateBudgetError(
                 step.message, budget=step.budget, wait=step.wait, time_left=step.left, request=request
             )
+        if step is not None:  # another token of the pool, or a wait (the token may have been refreshed meanwhile)
+            pool = self.pacing.pool
+            if step.paced is None:
+                header = step.header
+            elif pool is not None:
+                header = pool.header(step.slot)
+            else:
+                header = self.manager.header()
+            request.headers["Authorization"] = header
 
     def run(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
         """Run one request's flow with ``driver`` (the adapter's sends, or the hook's) and return its result."""
@@ -229,6 +255,7 @@ class GenesysAuth(AuthBase):
             path=lambda: request.path_url,
             pace_first=not driver.hooked,
             pace_within=self.retry.max_time if policy is None else None,
+            slot=self._slot_of(request) if driver.hooked else 0,
         )
         try:
             verdict = run(flow, driver, pacing)
@@ -238,6 +265,13 @@ class GenesysAuth(AuthBase):
                 raise _wait_error(exc) from exc
             raise
         return driver.result(verdict)
+
+    def _slot_of(self, request: PreparedRequest) -> int:
+        """The token pool's slot of the token the hook's first send carried (0 without a pool)."""
+        pool = None if self.pacing is None else self.pacing.pool
+        if pool is None:
+            return 0
+        return pool.slot_of(request.headers.get("Authorization", ""))
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         source = response.request  # what requests copies for a redirect hop
