@@ -225,6 +225,10 @@ class Emulator:
         """Invalidates every token issued so far: each gets 401 on its next use."""
         self._state.revoke_all()
 
+    def revoke(self, token: str) -> None:
+        """Invalidates one token (the bare token, or its ``Authorization`` value): it gets 401 on its next use."""
+        self._state.revoke(token.split(" ", 1)[-1])
+
     def reject_all_tokens(self, reject: bool = True) -> None:
         """Makes every token, including newly issued ones, get 401 (a revoked grant); False undoes it."""
         self._state.reject_all_tokens(reject)
