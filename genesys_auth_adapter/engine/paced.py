@@ -68,9 +68,10 @@ class SlotToken:
     """A token of the token pool's slot ``slot`` (:class:`~.pool.TokenPool`), like the flow's ``Authorize``.
 
     With neither ``rejected`` nor ``drop``: the slot's header, opening the slot (a token request, or the
-    store's token) when ``open``; without ``open``, None when the slot holds no fresh token (nothing is
-    requested). With ``rejected``: the :class:`~.token.Token` that replaces it (asked for at or after
-    ``after``, when given). With ``drop``: ``rejected`` is dropped if still current, and the answer is None.
+    store's token) when ``open`` (None when that token request failed: the request goes on the tokens
+    already open); without ``open``, None when the slot holds no fresh token (nothing is requested).
+    With ``rejected``: the :class:`~.token.Token` that replaces it (asked for at or after ``after``, when
+    given). With ``drop``: ``rejected`` is dropped if still current, and the answer is None.
     """
 
     slot: int
@@ -232,8 +233,10 @@ def _pick(
             return found
         best = _earlier(best, found)
     for index in closed:
-        opened = _text((yield SlotToken(index, open=True)))
-        found = yield from _try(pacer, index, opened, None, path, now, soon)
+        opened = yield SlotToken(index, open=True)
+        if opened is None:  # its token request failed (logged): the open tokens serve, with a wait
+            break
+        found = yield from _try(pacer, index, _text(opened), None, path, now, soon)
         if found.reservation is None or found.reservation.granted or not _token_bound(found):
             return found
         best = _earlier(best, found)

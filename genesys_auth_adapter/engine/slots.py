@@ -9,6 +9,7 @@ is arithmetic in the store, and the wait it answers is slept by the driver after
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Callable, Protocol
 
@@ -18,6 +19,8 @@ from .gcra import Lane, Lesson, Reservation
 from .paced import Chosen, Learn, Refusal, Reload, Reserve, Sleep, SlotToken, pace
 from .pacer import Pacer
 from .pool import TokenPool
+
+_log = logging.getLogger("genesys_auth_adapter.pacing")
 
 
 class _Store(Protocol):
@@ -73,7 +76,11 @@ class Pacing:
                 return await pool.arejected(command.slot, command.rejected, command.after)
             if command.drop or not command.open:
                 return self._slot_token(command)  # no I/O
-            return await pool.aheader(command.slot)
+            try:
+                return await pool.aheader(command.slot)
+            except Exception as exc:
+                _not_opened(command.slot, exc)
+                return None
         if isinstance(command, Reserve):
             return await self.astore.reserve(scope, command.lanes, max_wait=command.max_wait)
         if isinstance(command, Learn):
@@ -91,7 +98,11 @@ class Pacing:
             return pool.rejected(command.slot, command.rejected, command.after)
         if not command.open:
             return pool.held(command.slot)
-        return pool.header(command.slot)
+        try:
+            return pool.header(command.slot)
+        except Exception as exc:
+            _not_opened(command.slot, exc)
+            return None
 
     def _pool(self) -> TokenPool:
         assert self.pool is not None, "a SlotToken command needs a token pool"
@@ -125,3 +136,10 @@ class Pacing:
 
     def __repr__(self) -> str:
         return f"Pacing({self.pacer!r}, {self.store!r})"
+
+
+def _not_opened(slot: int, error: Exception) -> None:
+    """A pool slot whose first token could not be had: the request waits for the tokens already open."""
+    _log.warning(
+        "Could not open token %d of the token pool (%s); the open tokens carry the load meanwhile.", slot, error
+    )

@@ -20,10 +20,12 @@ from genesys_auth_adapter.engine.pacing import PacingPolicy
 from genesys_auth_adapter.engine.pool import PoolSlot, TokenPool
 from genesys_auth_adapter.engine.retry import Outcome
 from genesys_auth_adapter.engine.skew import ClockOffset
+from genesys_auth_adapter.engine.slots import Pacing
 from genesys_auth_adapter.engine.state import TokenState
 from genesys_auth_adapter.engine.token import Token
+from genesys_auth_adapter.stores.budget import ThreadedAsyncBudgetStore
 
-from .fakes import FakeFetch
+from .fakes import FakeFetch, FetchFailed
 from .pacing_sim import AUTH, PATH, Server, fleet, run
 
 MINUTE = 60.0
@@ -225,3 +227,47 @@ def test_the_pool_never_shows_a_token(clock: ManualClock) -> None:
     pool.header(1)
     assert "token-1" not in repr(pool)
     assert "secret-value" not in repr(SlotToken(1, True, "Bearer secret-value", None))
+
+
+def test_a_slot_that_cannot_be_opened_leaves_the_request_to_the_open_tokens(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    pacer = Pacer(clock, PacingPolicy(budget=60, jitter=0.0), pool=2)
+    busy = Lane(f"t.{fingerprint(AUTH)}", pacer.policy.rate(Budget(60)), 60.0)
+    for _ in range(5):
+        pacer.local.reserve(pacer.scope, (busy,), max_wait=120.0)
+    main = FakeFetch()
+    failing = FakeFetch()
+    failing.error = FetchFailed("the login service said no")
+
+    def open_slot(_: int) -> PoolSlot:
+        return PoolSlot(TokenManager(failing, state=TokenState(clock=clock)))
+
+    pool = TokenPool(2, PoolSlot(TokenManager(main, state=TokenState(clock=clock))), open_slot)
+    pacing = Pacing(pacer, pacer.local, ThreadedAsyncBudgetStore(pacer.local), pool)
+    assert pacing.carry(SlotToken(1)) is None
+    assert "Could not open token 1 of the token pool (the login service said no)" in caplog.text
+    began = clock.monotonic()
+    flow = request_flow(
+        "GET", policy=None, clock=clock, offset=ClockOffset(), what=lambda: "GET", pacer=pacer, path=lambda: PATH
+    )
+    sent: list[str | None] = []
+    result: object = None
+    while True:
+        try:
+            command = flow.send(result)
+        except StopIteration:
+            break
+        if isinstance(command, Authorize):
+            result = AUTH
+        elif isinstance(command, Send):
+            sent.append(command.authorization)
+            result = Outcome(status=200, sent_wall=clock.wall(), received_wall=clock.wall())
+        elif isinstance(command, Sleep):
+            clock.advance(command.seconds)
+            result = None
+        else:
+            result = pacing.carry(command)
+    assert sent == [AUTH]  # on slot 0, after its wait
+    assert clock.monotonic() - began == pytest.approx(5.0)
+    assert failing.calls == 2 and main.calls == 0  # one failed opening each time; slot 0's token was given
