@@ -40,7 +40,7 @@ from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.pool import open_slot, pool_size
-from ..stores.shared import AsyncSharedFetch, shared_fetch, source_key
+from ..stores.shared import AsyncSharedFetch, shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -102,7 +102,7 @@ class GenesysHttpxAuth(httpx.Auth):
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
-        pool = pool_size(token_pool, paced=policy is not None, requests_tokens=source_key(credentials) is not None)
+        pool = pool_size(token_pool, paced=policy is not None, source=credentials)
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         self._options: dict[str, Any] = {

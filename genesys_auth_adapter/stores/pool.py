@@ -30,12 +30,17 @@ def pool_key(key: str, slot: int) -> str:
     return key if slot == 0 else f"{key}-pool{slot}"
 
 
-def pool_size(token_pool: object, *, paced: bool, requests_tokens: bool) -> int:
+def pool_size(token_pool: object, *, paced: bool, source: object) -> int:
     """The checked ``token_pool`` option: how many tokens one client may hold (1 by default).
 
+    Args:
+        token_pool: The option as given.
+        paced: Whether the auth paces (a pool opens tokens only when the paced ones cannot keep up).
+        source: The auth's token source: a pool is for client credentials only.
+
     Raises:
-        ConfigurationError: Not a whole number from 1 to 32, or a pool without pacing (it opens tokens only
-            when the paced ones cannot keep up) or for a token the library does not request.
+        ConfigurationError: Not a whole number from 1 to 32, or a pool without pacing or for other credentials
+            than client credentials.
     """
     if token_pool is None:
         return 1
@@ -49,12 +54,20 @@ def pool_size(token_pool: object, *, paced: bool, requests_tokens: bool) -> int:
             "token_pool= needs pacing (a pool opens a token only when the paced ones cannot keep up): "
             "leave pacing= at its default (True)"
         )
-    if token_pool > 1 and not requests_tokens:
+    if token_pool > 1 and _grant(source) != "client_credentials":
         raise ConfigurationError(
-            "token_pool= needs credentials the library requests tokens with (ClientCredentials); a token you "
-            "supply yourself (AccessToken) is one token"
+            "token_pool= is for client credentials (ClientCredentials), whose tokens the library requests; a "
+            "token you supply (AccessToken) or a user's token (one refresh token, rotated on each use) is one "
+            "token"
         )
     return token_pool
+
+
+def _grant(source: object) -> str | None:
+    """The grant type of the token requests of ``source`` (None: it makes none)."""
+    token_request = getattr(type(source), "token_request", None)
+    request = token_request(source) if callable(token_request) else None
+    return None if request is None else dict(request.form).get("grant_type")
 
 
 def open_slot(

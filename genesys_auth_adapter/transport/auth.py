@@ -26,7 +26,7 @@ from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
 from ..stores.pool import open_slot, pool_size
-from ..stores.shared import shared_fetch, source_key
+from ..stores.shared import shared_fetch
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
@@ -98,7 +98,7 @@ class GenesysAuth(AuthBase):
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
-        pool = pool_size(token_pool, paced=policy is not None, requests_tokens=source_key(credentials) is not None)
+        pool = pool_size(token_pool, paced=policy is not None, source=credentials)
         # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
         self._options: dict[str, Any] = {
             "clock": clock,
