@@ -117,7 +117,7 @@ def _finish(
     verdict: Verdict, request: TokenRequest, response: httpx.Response | None, error: BaseException | None
 ) -> httpx.Response:
     if verdict.kind is VerdictKind.EXHAUSTED:
-        raise exhausted(verdict, response, secret=request.secret) from error
+        raise exhausted(verdict, response, secret=request.scrubbed) from error
     if error is not None:
         raise unreachable(request.url, error) from error
     assert response is not None
@@ -158,9 +158,9 @@ class HttpxLogin(_Settings):
         if request is None:
             return source.obtain()
         if self.http is not None:
-            return parse_token_response(self._post(self.http, request), secret=request.secret)
+            return parse_token_response(self._post(self.http, request), secret=request.scrubbed)
         with httpx.Client(verify=self.ssl_context.get()) as http:
-            return parse_token_response(self._post(http, request), secret=request.secret)
+            return parse_token_response(self._post(http, request), secret=request.scrubbed)
 
     def _post(self, http: httpx.Client, request: TokenRequest) -> httpx.Response:
         driver = _SyncDriver(self, http, request)
@@ -235,10 +235,10 @@ class AsyncHttpxLogin(_Settings):
         if request is None:
             return await asyncio.to_thread(source.obtain)
         if self.http is not None:
-            return parse_token_response(await self._post(self.http, request), secret=request.secret)
+            return parse_token_response(await self._post(self.http, request), secret=request.scrubbed)
         # Made in a worker thread: the SSL context (the first time) and the client's imports stay off the loop.
         async with await asyncio.to_thread(self.ssl_context.async_client) as http:
-            return parse_token_response(await self._post(http, request), secret=request.secret)
+            return parse_token_response(await self._post(http, request), secret=request.scrubbed)
 
     async def _post(self, http: httpx.AsyncClient, request: TokenRequest) -> httpx.Response:
         driver = _AsyncDriver(self, http, request)

@@ -83,7 +83,7 @@ class LoginClient:
         request = source.token_request()
         if request is None:
             return source.obtain()
-        return parse_token_response(self.post(request), secret=request.secret)
+        return parse_token_response(self.post(request), secret=request.scrubbed)
 
     def post(self, request: TokenRequest) -> requests.Response:
         """Send a token request through the request flow (retries included) and return the final answer.
@@ -107,7 +107,7 @@ class LoginClient:
         )
         verdict = run(flow, driver)
         if verdict.kind is VerdictKind.EXHAUSTED:
-            raise exhausted(verdict, driver.response, secret=request.secret) from driver.error
+            raise exhausted(verdict, driver.response, secret=request.scrubbed) from driver.error
         if driver.error is not None:
             raise unreachable(request.url, driver.error) from driver.error
         response = driver.response
