@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .causes import root_cause, scrub_urls
 from .engine.flow import Verdict
 from .engine.retry import Failure, Outcome
+from .engine.skew import parse_http_date
 from .engine.token import IssuedToken
 from .errors import CORRELATION_HEADER, TokenRequestError, is_login_throttle
 
@@ -251,3 +253,55 @@ def _scrub(text: str, secret: str | tuple[str, ...]) -> str:
         if value:
             text = text.replace(value, "***")
     return text
+
+
+#: ``GET`` on this API path tells a token's idle deadline (``dateTokenIdles``) without pushing it back.
+TOKEN_INFO_PATH = "/api/v2/tokens/me?preserveIdleTTL=true"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``GET /api/v2/tokens/me?preserveIdleTTL=true`` said of a token.
+
+    Attributes:
+        alive: True (200), False (401: expired, idled out or revoked), or None (no answer, another status).
+        idles_in: Seconds until the token idles out (``dateTokenIdles`` minus the answer's ``Date``), or None
+            when the answer has no idle deadline (no idle timeout in the organization, a client token).
+    """
+
+    alive: bool | None
+    idles_in: float | None = None
+
+
+def parse_token_info(response: HttpResponse | None, *, received_wall: float) -> TokenInfo:
+    """Read a token info answer; never raises (the caller goes on without the information).
+
+    Args:
+        response: The answer, or None when the request failed.
+        received_wall: Local time the answer arrived, used for "now" when it has no ``Date``.
+    """
+    if response is None:
+        return TokenInfo(alive=None)
+    if response.status_code == 401:
+        return TokenInfo(alive=False)
+    if response.status_code != 200:
+        return TokenInfo(alive=None)
+    body = _json_object(response)
+    idles = _iso_seconds(body.get("dateTokenIdles")) if body is not None else None
+    if idles is None:
+        return TokenInfo(alive=True)
+    date = response.headers.get("Date")
+    now = parse_http_date(date) if date else None
+    return TokenInfo(alive=True, idles_in=max(0.0, idles - (received_wall if now is None else now)))
+
+
+def _iso_seconds(value: Any) -> float | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
