@@ -32,6 +32,8 @@ REFRESH = "refresh_token"
 LOGGED_OUT = "logged_out"
 #: ``token_type`` of a tombstone: the login service refused the lineage's refresh token.
 REFUSED = "refused"
+#: ``token_type`` of a tombstone: a later login got no refresh token (its access token is the whole login).
+NO_REFRESH = "no_refresh_token"
 #: How long a store that expires entries keeps a login nobody refreshes (Redis caps it at its ``max_ttl``).
 KEEP_LOGIN = 30 * 24 * 3600.0
 
@@ -79,7 +81,7 @@ def choose(stored: StoredToken | None, binding: str, own: str | None, own_login_
     if stored is not None and ours and stored.issued_at >= own_login_at:
         if stored.token_type == REFRESH:
             return Presented(stored.access_token, stored.issued_at, stored=True)
-        if stored.token_type in (LOGGED_OUT, REFUSED):
+        if stored.token_type in (LOGGED_OUT, REFUSED, NO_REFRESH):
             return Ended(stored.token_type, stored.issued_at)
     if own:
         return Presented(own, own_login_at, stored=False)

@@ -19,7 +19,7 @@ from ...engine.state import TokenState
 from ...engine.token import IssuedToken, refresh_margin
 from ...errors import LoginRequiredError, TokenRequestError
 from ..base import AsyncTokenStore, StoredToken, StoreError, StoreIdentity
-from ..lineage import LOGGED_OUT, REFUSED, AsyncInfo, AsyncPost, Ended, Presented, choose, refresh_entry, tombstone
+from ..lineage import LOGGED_OUT, NO_REFRESH, REFUSED, AsyncInfo, AsyncPost, Ended, Presented, choose, refresh_entry, tombstone
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -171,7 +171,10 @@ class AsyncRotation:
         self._unsaved = None
 
     async def seed(self, initial: IssuedToken | None, server_now: float) -> bool:
-        """Put the source's own login into the store if the store holds nothing as recent (under the lock).
+        """Put the source's own login into the store unless the store holds one as recent (under the lock).
+
+        A login without a refresh token (PKCE, where the login service gives none) still ends an older
+        lineage: its access token is stored, and the older refresh token is not used again.
 
         Args:
             initial: The login's access token (stored too, so other processes start with it).
@@ -180,12 +183,16 @@ class AsyncRotation:
         Returns:
             True when the login was stored; False when the store's is as recent or later (or ended).
         """
-        own = self.source.initial_refresh_token()
         login_at = float(getattr(self.source, "login_at", 0.0))
-        choice = choose(await self._load(), self.binding, own, login_at)
-        if not isinstance(choice, Presented) or choice.stored:
+        choice = choose(await self._load(), self.binding, self.source.initial_refresh_token(), login_at)
+        if isinstance(choice, Ended) or (isinstance(choice, Presented) and choice.stored):
             return False
-        await self._save(refresh_entry(choice.refresh_token, login_at, self.binding), None)
+        if isinstance(choice, Presented):
+            await self._save(refresh_entry(choice.refresh_token, login_at, self.binding), None)
+        elif initial is not None:
+            await self._save(tombstone(NO_REFRESH, login_at, self.binding), None)
+        else:
+            return False
         if initial is not None:
             expires_at = None if initial.expires_in is None else server_now + initial.expires_in
             entry = StoredToken(initial.access_token, initial.token_type, expires_at, server_now, self.binding)
@@ -205,9 +212,14 @@ class AsyncRotation:
                 _log.warning("The token store did not drop the logged-out access token (%s).", error)
 
     def _ended(self, ended: Ended) -> LoginRequiredError:
-        what = "logged out" if ended.kind == LOGGED_OUT else "refused by the login service"
+        what = {
+            LOGGED_OUT: "was logged out",
+            REFUSED: "was refused by the login service (its refresh token expired or was revoked)",
+            NO_REFRESH: "came without a refresh token (the login service gives none to this client) and its "
+            "access token has expired",
+        }.get(ended.kind, "has ended")
         return LoginRequiredError(
-            f"The login for the OAuth client {self.identity.client_id} was {what}: run `genesys-auth login` "
+            f"The login for the OAuth client {self.identity.client_id} {what}: run `genesys-auth login` "
             "(or login_with_browser()) again."
         )
 
