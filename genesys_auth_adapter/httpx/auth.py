@@ -35,10 +35,12 @@ from ..errors import (
     UnreplayableBodyError,
     without_query,
 )
-from ..oauth import VERIFY_PATH, failure_outcome
+from ..oauth import VERIFY_PATH, TokenInfo, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
+from ..stores.logins import default_login_store, is_user_grant, seed_login
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import AsyncSharedFetch, shared_fetch
+from ..stores.shared import AsyncSharedFetch, SharedFetch, shared_fetch
+from ..stores.user_fetch import async_user_shared_fetch, user_shared_fetch
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -138,7 +140,24 @@ class GenesysHttpxAuth(httpx.Auth):
             return await async_quick.fetch(credentials)
 
         self.store = resolve_store(store)
-        self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
+        if self.store is None and is_user_grant(credentials):
+            self.store = default_login_store()  # a refresh token is rotated in a store, never elsewhere
+        api_url = credentials.api_url
+
+        def info(access_token: str) -> TokenInfo:
+            return login.token_info(api_url, access_token)
+
+        async def ainfo(access_token: str) -> TokenInfo:
+            return await async_login.token_info(api_url, access_token)
+
+        user = self.store is not None and is_user_grant(credentials)
+        if self.store is not None and user:
+            self.shared: SharedFetch | None = user_shared_fetch(
+                self.store, credentials, self.state, post=login.send, post_ahead=quick.send, info=info
+            )
+        else:
+            self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
+        seed_login(self.store, credentials)
         async_store = resolve_async_store(store, self.store)
         if self.shared is None or async_store is None:
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
@@ -150,9 +169,14 @@ class GenesysHttpxAuth(httpx.Auth):
                 state=self.state,
                 fetch_fresh=self.shared.fetch_fresh,
             )
-            ashared = AsyncSharedFetch(
-                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
-            )
+            if user:
+                ashared = async_user_shared_fetch(
+                    async_store, credentials, self.state, post=async_login.send, post_ahead=async_quick.send, info=ainfo
+                )
+            else:
+                ashared = AsyncSharedFetch(
+                    async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+                )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)

@@ -2,7 +2,7 @@
 
 What the command line's ``login``, ``logout`` and ``api`` do with a store, and what an auth made from a
 fresh login does first. The refresh token's own lifecycle (read, used, replaced) is
-:class:`~._sync.rotation.Rotation`'s, under the fetch lock; these helpers take the same lock.
+:class:`~._sync.rotation.Rotation`'s, under the refresh entry's fetch lock, which these helpers take too.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import time
 from typing import Any
 
 from ..engine.clock import SYSTEM_CLOCK
-from ..engine.state import TokenState
+from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken
 from ..errors import TokenRequestError
 from ..oauth import TokenInfo, TokenRequest
 from ._sync.rotation import Rotation
 from .base import StoreError, StoreIdentity, TokenStore
-from .lineage import REFRESH
+from .lineage import LOGGED_OUT, REFRESH, REFUSED
 from .memory import MemoryTokenStore
 
 _log = logging.getLogger("genesys_auth_adapter.store")
@@ -58,7 +58,10 @@ def has_login(store: TokenStore, source: Any) -> bool:
     binding = identity.binding()
     kept = store.load(identity.refresh_key)
     if kept is not None and kept.binding == binding:
-        return kept.token_type == REFRESH  # else a tombstone: logged out, or refused
+        if kept.token_type == REFRESH:
+            return True
+        if kept.token_type in (LOGGED_OUT, REFUSED):
+            return False  # the login ended; a login without a refresh token is its access token alone
     access = store.load(identity.key)
     alive = access is not None and (access.expires_at is None or access.expires_at > time.time() + 1.0)
     return access is not None and alive and access.binding == binding
@@ -72,15 +75,11 @@ def save_login(store: TokenStore, login: Any) -> bool:
 
     Raises:
         StoreError: The store failed.
-        TokenRequestError: The fetch lock stayed taken for :data:`LOCK_WAIT` seconds.
+        TokenRequestError: The store's lock cannot be taken.
+        WaitTimeout: Another process's refresh held the lock for :data:`LOCK_WAIT` seconds.
     """
-    rotation = _rotation(store, login)
-    lease = _lock(store, rotation.identity)
-    try:
-        seeded: bool = rotation.seed(login.initial_token(), time.time())
-        return seeded
-    finally:
-        lease.release()
+    seeded: bool = _rotation(store, login).seed(login.initial_token(), time.time())
+    return seeded
 
 
 def seed_login(store: TokenStore | None, source: Any) -> None:
@@ -95,7 +94,7 @@ def seed_login(store: TokenStore | None, source: Any) -> None:
         return
     try:
         save_login(store, source)
-    except (StoreError, TokenRequestError) as error:
+    except (StoreError, TokenRequestError, WaitTimeout) as error:
         _log.warning("The login could not be put into the token store yet (%s); its first refresh will.", error)
 
 
@@ -104,14 +103,10 @@ def forget_login(store: TokenStore, source: Any, access_token: str | None) -> No
 
     Raises:
         StoreError: The store failed.
-        TokenRequestError: The fetch lock stayed taken for :data:`LOCK_WAIT` seconds.
+        TokenRequestError: The store's lock cannot be taken.
+        WaitTimeout: Another process's refresh held the lock for :data:`LOCK_WAIT` seconds.
     """
-    rotation = _rotation(store, source)
-    lease = _lock(store, rotation.identity)
-    try:
-        rotation.forget(access_token)
-    finally:
-        lease.release()
+    _rotation(store, source).forget(access_token)
 
 
 def _rotation(store: TokenStore, source: Any) -> Rotation:
@@ -121,15 +116,5 @@ def _rotation(store: TokenStore, source: Any) -> Rotation:
     def no_info(token: str) -> TokenInfo:
         return TokenInfo(alive=None)
 
-    state = TokenState(clock=SYSTEM_CLOCK)
+    state = TokenState(clock=SYSTEM_CLOCK, wait_timeout=2 * LOCK_WAIT)  # the rotation waits half of it
     return Rotation(store, source, source.store_identity(), state, unused, unused, no_info)
-
-
-def _lock(store: TokenStore, identity: StoreIdentity) -> Any:
-    lease = store.acquire(identity.key, wait=LOCK_WAIT)
-    if lease is None:
-        raise TokenRequestError(
-            f"Waited {LOCK_WAIT:.0f} s for the token store's lock, held by another process refreshing this "
-            "login; try again, or look for a stuck process."
-        )
-    return lease

@@ -80,7 +80,7 @@ def test_the_bash_script_parses_and_completes_commands_options_and_choices(tmp_p
 
 def test_a_number_completes_to_nothing_not_to_file_names() -> None:
     """Pins: `login --port <TAB>` offering the files of the working directory."""
-    root, commands = commands_of(build_parser())
+    _, commands = commands_of(build_parser())
     login = next(c for c in commands if c.name == "login")
     numbers = {flag for option in login.options if option.number for flag in option.flags}
     assert numbers == {"--port", "--timeout"}

@@ -1,25 +1,43 @@
-"""Refresh-token rotation: the refresh token read, used and replaced in the store, under the fetch lock.
+"""Refresh-token rotation: the refresh token read, used and replaced in the store, under its fetch lock.
 
 The asyncio form is the source; ``_sync/rotation.py`` is generated from it by ``python scripts/make_sync.py``.
-:class:`AsyncRotation` is what a user grant's fetch does once :class:`AsyncSharedFetch` holds the store's fetch
-lock for the client (it never runs without it): so across threads, tasks, processes and hosts one refresh
-happens at a time, it always presents the newest refresh token the store holds (see :mod:`..lineage`),
-and it stores the one that replaces it before the lock is given back. A refused refresh token leaves a
-tombstone and raises :class:`~...errors.LoginRequiredError`, so no process tries it again.
+:class:`AsyncRotation` is what a user grant's fetch does. It takes the store's fetch lock of the login's
+refresh entry itself (the :class:`~..base.Lease` of :attr:`~..base.StoreIdentity.refresh_key`, renewed while a
+refresh goes on), so a refresh is exclusive whoever calls it: the cross-process fetch holding the access
+token's lock (so the processes waiting there find the new token and make no request), or a path that could
+not have that lock. Across threads, tasks, processes and hosts one refresh happens at a time, it presents the
+newest refresh token the store holds (see :mod:`..lineage`), and it stores the one that replaces it before
+the lock is given back. Without the lock (a store that does not answer) no refresh token is presented. A
+refused refresh token leaves a tombstone and raises :class:`~...errors.LoginRequiredError`, so no process
+tries it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from ...engine.state import TokenState
+from ...engine.state import RefreshDeferred, TokenState, WaitTimeout
 from ...engine.token import IssuedToken, refresh_margin
 from ...errors import LoginRequiredError, TokenRequestError
 from ..base import AsyncTokenStore, StoredToken, StoreError, StoreIdentity
-from ..lineage import LOGGED_OUT, NO_REFRESH, REFUSED, AsyncInfo, AsyncPost, Ended, Presented, choose, refresh_entry, tombstone
+from ..lineage import (
+    LOGGED_OUT,
+    NO_REFRESH,
+    REFUSED,
+    AsyncInfo,
+    AsyncPost,
+    Ended,
+    Presented,
+    choose,
+    refresh_entry,
+    tombstone,
+)
+from ..renewal import renewing_async
 
 _log = logging.getLogger("genesys_auth_adapter.store")
 
@@ -32,7 +50,7 @@ class AsyncRotation:
     """One user grant's refresh tokens in one store.
 
     Args:
-        store: The store (its fetch lock is held by the caller of :meth:`grant` and :meth:`grant_ahead`).
+        store: The store; its fetch lock of the refresh entry is taken around every read-use-replace.
         source: The token source: ``refresh_request()``, ``initial_refresh_token()``, ``token_request()`` and
             optionally ``login_at``.
         identity: The source's :class:`~..base.StoreIdentity`.
@@ -64,15 +82,22 @@ class AsyncRotation:
         self._unsaved: tuple[str, str] | None = None
 
     async def grant(self) -> IssuedToken:
-        """A new access token from the lineage's refresh token (or the source's own grant): under the lock."""
-        return await self._grant(self._post)
+        """A new access token from the lineage's refresh token (or the source's own grant), under the lock.
+
+        Raises:
+            LoginRequiredError: No login is stored, it ended, or its refresh token was refused.
+            TokenRequestError: The token request failed, or the store cannot be used.
+            WaitTimeout: Another process's refresh held the lock for half of ``wait_timeout``.
+        """
+        async with self._locked(self.state.wait_timeout / 2):
+            return await self._grant(self._post)
 
     async def grant_ahead(self) -> IssuedToken:
         """A newer token ahead of expiry, or ahead of idling out: under the lock, one quick attempt.
 
         A token that is due only because it would idle out is first looked at (``preserveIdleTTL``): if
         its requests have kept it alive, it is handed back with its new idle deadline, and nothing is
-        refreshed.
+        refreshed. If another process is refreshing, :class:`~...engine.state.RefreshDeferred`.
         """
         current = self.state.current
         if current is not None and self._info is not None:
@@ -89,7 +114,34 @@ class AsyncRotation:
                         stored=True,  # not minted now: a re-send after a 401 must not take it as new
                         idles_in=info.idles_in,
                     )
-        return await self._grant(self._post_ahead)
+        async with self._locked(0.0):
+            return await self._grant(self._post_ahead)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, wait: float) -> AsyncIterator[None]:
+        """Hold the refresh entry's fetch lock (renewed while the block runs), or raise."""
+        try:
+            lease = await self.store.acquire(self.key, wait=wait)
+        except StoreError as error:
+            raise TokenRequestError(
+                f"The token store keeps this login's refresh token and cannot be locked ({error}); no refresh is "
+                "attempted, so that no process presents a refresh token another has already replaced."
+            ) from None
+        if lease is None:
+            if wait <= 0:
+                raise RefreshDeferred("another process is refreshing the login")
+            raise WaitTimeout(
+                f"Waited {wait:.0f} s for another process's refresh of this login (it holds the token store's "
+                "lock); the login service may be slow, or that process stuck. Raise wait_timeout."
+            )
+        try:
+            async with renewing_async(lease):
+                yield
+        finally:
+            try:
+                await lease.release()
+            except StoreError as error:  # a lease runs out on its own; a file lock dies with its descriptor
+                _log.debug("Releasing the refresh lock failed (%s).", error)
 
     async def _grant(self, post: AsyncPost) -> IssuedToken:
         choice = choose(
@@ -183,6 +235,10 @@ class AsyncRotation:
         Returns:
             True when the login was stored; False when the store's is as recent or later (or ended).
         """
+        async with self._locked(self.state.wait_timeout / 2):
+            return await self._seed(initial, server_now)
+
+    async def _seed(self, initial: IssuedToken | None, server_now: float) -> bool:
         login_at = float(getattr(self.source, "login_at", 0.0))
         choice = choose(await self._load(), self.binding, self.source.initial_refresh_token(), login_at)
         if isinstance(choice, Ended) or (isinstance(choice, Presented) and choice.stored):
@@ -204,7 +260,8 @@ class AsyncRotation:
 
     async def forget(self, access_token: str | None) -> None:
         """End the login in the store (a logout): a tombstone for the refresh token, the access token dropped."""
-        await self._save(tombstone(LOGGED_OUT, time.time(), self.binding), None)
+        async with self._locked(self.state.wait_timeout / 2):
+            await self._save(tombstone(LOGGED_OUT, time.time(), self.binding), None)
         if access_token is not None:
             try:
                 await self.store.delete_if(self.identity.key, access_token)
