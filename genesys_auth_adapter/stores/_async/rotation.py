@@ -24,19 +24,9 @@ from typing import Any
 from ...engine.state import RefreshDeferred, TokenState, WaitTimeout
 from ...engine.token import IssuedToken, refresh_margin
 from ...errors import LoginRequiredError, TokenRequestError
+from .. import lineage
 from ..base import AsyncTokenStore, StoredToken, StoreError, StoreIdentity
-from ..lineage import (
-    LOGGED_OUT,
-    NO_REFRESH,
-    REFUSED,
-    AsyncInfo,
-    AsyncPost,
-    Ended,
-    Presented,
-    choose,
-    refresh_entry,
-    tombstone,
-)
+from ..lineage import AsyncInfo, AsyncPost, Ended, Presented
 from ..renewal import renewing_async
 
 _log = logging.getLogger("genesys_auth_adapter.store")
@@ -144,7 +134,7 @@ class AsyncRotation:
                 _log.debug("Releasing the refresh lock failed (%s).", error)
 
     async def _grant(self, post: AsyncPost) -> IssuedToken:
-        choice = choose(
+        choice = lineage.choose(
             await self._load(),
             self.binding,
             self.source.initial_refresh_token(),
@@ -159,14 +149,14 @@ class AsyncRotation:
             except TokenRequestError as error:
                 if error.error != "invalid_grant":
                     raise
-                await self._save(tombstone(REFUSED, presented.login_at, self.binding), None)
+                await self._save(lineage.tombstone(lineage.REFUSED, presented.login_at, self.binding), None)
                 fallback = self.source.token_request()
                 if fallback is None:
                     raise self._refused(error) from None
                 _log.info("The refresh token was refused; getting a token with the grant itself.")
                 return await self._own_grant(post, fallback)
             new = issued.refresh_token or presented.refresh_token
-            await self._save(refresh_entry(new, presented.login_at, self.binding), presented.refresh_token)
+            await self._save(lineage.refresh_entry(new, presented.login_at, self.binding), presented.refresh_token)
             return await self._with_idle(replace(issued, refresh_token=None))
         request = self.source.token_request()
         if request is None:
@@ -181,7 +171,7 @@ class AsyncRotation:
         login_at = time.time()
         issued = await post(request)
         if issued.refresh_token:
-            await self._save(refresh_entry(issued.refresh_token, login_at, self.binding), None)
+            await self._save(lineage.refresh_entry(issued.refresh_token, login_at, self.binding), None)
         return await self._with_idle(replace(issued, refresh_token=None))
 
     async def _with_idle(self, issued: IssuedToken) -> IssuedToken:
@@ -240,13 +230,13 @@ class AsyncRotation:
 
     async def _seed(self, initial: IssuedToken | None, server_now: float) -> bool:
         login_at = float(getattr(self.source, "login_at", 0.0))
-        choice = choose(await self._load(), self.binding, self.source.initial_refresh_token(), login_at)
+        choice = lineage.choose(await self._load(), self.binding, self.source.initial_refresh_token(), login_at)
         if isinstance(choice, Ended) or (isinstance(choice, Presented) and choice.stored):
             return False
         if isinstance(choice, Presented):
-            await self._save(refresh_entry(choice.refresh_token, login_at, self.binding), None)
+            await self._save(lineage.refresh_entry(choice.refresh_token, login_at, self.binding), None)
         elif initial is not None:
-            await self._save(tombstone(NO_REFRESH, login_at, self.binding), None)
+            await self._save(lineage.tombstone(lineage.NO_REFRESH, login_at, self.binding), None)
         else:
             return False
         if initial is not None:
@@ -261,7 +251,7 @@ class AsyncRotation:
     async def forget(self, access_token: str | None) -> None:
         """End the login in the store (a logout): a tombstone for the refresh token, the access token dropped."""
         async with self._locked(self.state.wait_timeout / 2):
-            await self._save(tombstone(LOGGED_OUT, time.time(), self.binding), None)
+            await self._save(lineage.tombstone(lineage.LOGGED_OUT, time.time(), self.binding), None)
         if access_token is not None:
             try:
                 await self.store.delete_if(self.identity.key, access_token)
@@ -270,9 +260,9 @@ class AsyncRotation:
 
     def _ended(self, ended: Ended) -> LoginRequiredError:
         what = {
-            LOGGED_OUT: "was logged out",
-            REFUSED: "was refused by the login service (its refresh token expired or was revoked)",
-            NO_REFRESH: "came without a refresh token (the login service gives none to this client) and its "
+            lineage.LOGGED_OUT: "was logged out",
+            lineage.REFUSED: "was refused by the login service (its refresh token expired or was revoked)",
+            lineage.NO_REFRESH: "came without a refresh token (the login service gives none to this client) and its "
             "access token has expired",
         }.get(ended.kind, "has ended")
         return LoginRequiredError(
