@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from . import data, saml, settings
+
 #: Grant names, as ``Emulator.env(grant=...)`` and the counters spell them.
 CODE = "code"
 PKCE = "pkce"
@@ -172,3 +174,29 @@ def grant_env(config: GrantConfig, grant: str) -> dict[str, str]:
         env["GENESYS_ORG_NAME"] = config.org_name
         env["GENESYS_SAML2_ASSERTION"] = config.saml_assertion
     return env
+
+
+def grant_config(
+    redirect_uris: Sequence[str], consent: str, loopback_any_port: bool, pkce_refresh_tokens: bool, login_user: int
+) -> GrantConfig:
+    """Checks the user-grant settings of :class:`~.emulator.Emulator` and builds the :class:`GrantConfig`.
+
+    Raises:
+        ValueError: Naming the setting that is out of range.
+    """
+    if consent not in CONSENT_MODES:
+        raise ValueError(f"consent must be one of {', '.join(CONSENT_MODES)}, not {consent!r}")
+    for name, flag in (("loopback_any_port", loopback_any_port), ("pkce_refresh_tokens", pkce_refresh_tokens)):
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name} must be True or False, not {flag!r}")
+    if isinstance(redirect_uris, str):
+        redirect_uris = (redirect_uris,)
+    user = settings.whole(login_user, "login_user", 0, settings.MAX_USERS - 1)
+    return GrantConfig(
+        clients=user_clients(user, redirect_uris),
+        consent=consent,
+        loopback_any_port=loopback_any_port,
+        pkce_refresh_tokens=pkce_refresh_tokens,
+        org_name=str(data.organization()["thirdPartyOrgName"]),
+        saml_assertion=saml.assertion(user),
+    )

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from . import data, saml, settings
+from . import data
 from .api import ApiApp
-from .clients import CONSENT_MODES, DEFAULT_REDIRECT_URIS, GrantConfig, grant_env, user_clients
+from .clients import DEFAULT_REDIRECT_URIS, grant_config, grant_env
 from .control import ControlApp
 from .faults import TOKEN_STATUSES, FaultStatus, make_fault
 from .hold import TokenHold
@@ -87,7 +87,7 @@ class Emulator:
     ) -> None:
         if not 0 <= port <= 65535 - 2:
             raise ValueError(f"port must be 0 or a port with two free ports above it, not {port}")
-        self._grants = _grant_config(redirect_uris, consent, loopback_any_port, pkce_refresh_tokens, login_user)
+        self._grants = grant_config(redirect_uris, consent, loopback_any_port, pkce_refresh_tokens, login_user)
         self._state = EmulatorState(
             client_id=client_id,
             client_secret=client_secret,
@@ -452,24 +452,3 @@ class Emulator:
     def reset_counters(self) -> None:
         """Zeroes the counters and empties the request log."""
         self._state.reset_counters()
-
-
-def _grant_config(
-    redirect_uris: Sequence[str], consent: str, loopback_any_port: bool, pkce_refresh_tokens: bool, login_user: int
-) -> GrantConfig:
-    if consent not in CONSENT_MODES:
-        raise ValueError(f"consent must be one of {', '.join(CONSENT_MODES)}, not {consent!r}")
-    for name, flag in (("loopback_any_port", loopback_any_port), ("pkce_refresh_tokens", pkce_refresh_tokens)):
-        if not isinstance(flag, bool):
-            raise ValueError(f"{name} must be True or False, not {flag!r}")
-    if isinstance(redirect_uris, str):
-        redirect_uris = (redirect_uris,)
-    user = settings.whole(login_user, "login_user", 0, settings.MAX_USERS - 1)
-    return GrantConfig(
-        clients=user_clients(user, redirect_uris),
-        consent=consent,
-        loopback_any_port=loopback_any_port,
-        pkce_refresh_tokens=pkce_refresh_tokens,
-        org_name=str(data.organization()["thirdPartyOrgName"]),
-        saml_assertion=saml.assertion(user),
-    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -192,10 +193,19 @@ class GrantState:
         """Remembers whom a newly issued user access token acts for."""
         with self._lock:
             if len(self._owners) >= _PRUNE_AT and self._idle is not None:
+                # Idle ones can never be used again (expired ones go through forget_owners).
                 oldest = owner.last_used - self._idle
                 self._owners = {t: o for t, o in self._owners.items() if o.last_used >= oldest}
             self._owners[token] = owner
             self._counts["user_tokens_issued"] += 1
+
+    def forget_owners(self, tokens: Iterable[str] | None) -> None:
+        """Forgets the owners of revoked or expired access tokens (None: of every token)."""
+        with self._lock:
+            if tokens is None:
+                self._owners.clear()
+            for token in tokens or ():
+                self._owners.pop(token, None)
 
     def owner(self, token: str) -> TokenOwner | None:
         """Whom ``token`` acts for; None for a client-credentials token."""

@@ -210,18 +210,22 @@ class EmulatorState:
             issuer=issuer,
             key=self._key,
         )
+        stale: list[str] = []
         with self._lock:
             if len(self._expiry) >= _PRUNE_AT:
                 # A long manual run can mint many tokens; forget the expired ones now and then.
                 current = self._now()
-                for stale in [t for t, expiry in self._expiry.items() if expiry <= current]:
-                    del self._expiry[stale]
-                    self._serial.pop(stale, None)
-                    self._limiter.forget(stale)
+                stale = [t for t, expiry in self._expiry.items() if expiry <= current]
+                for old in stale:
+                    del self._expiry[old]
+                    self._serial.pop(old, None)
+                    self._limiter.forget(old)
             self._expiry[token] = now + lifetime
             self._issued_ever += 1
             self._serial[token] = self._issued_ever
             self._counts["tokens_issued"] += 1
+        if stale:
+            self.grants.forget_owners(stale)
         return token, lifetime
 
     def token_valid(self, token: str) -> bool:
@@ -235,12 +239,14 @@ class EmulatorState:
         with self._lock:
             self._expiry.pop(token, None)
             self._limiter.forget(token)
+        self.grants.forget_owners([token])
 
     def revoke_all(self) -> None:
-        """Revokes every token issued so far."""
+        """Revokes every access token issued so far (refresh tokens are :attr:`grants`' business)."""
         with self._lock:
             self._expiry.clear()
             self._limiter.clear_tokens()
+        self.grants.forget_owners(None)
 
     def reject_all_tokens(self, reject: bool) -> None:
         """Makes every token, including ones issued later, invalid (or valid again)."""
