@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import pytest
 
@@ -101,3 +102,60 @@ def test_login_required_pickles_with_its_message() -> None:
     copied = pickle.loads(pickle.dumps(error))
     assert isinstance(copied, LoginRequiredError) and str(copied) == "run genesys-auth login"
     assert copied.error == "invalid_grant"
+
+
+def test_debug_logs_of_a_login_and_its_refreshes_hold_no_secret(
+    caplog: pytest.LogCaptureFixture, genesys_emulator_factory: Callable[..., Any]
+) -> None:
+    """Pins: with every library logger at DEBUG, a browser login, a refresh after a revocation, a refused
+    refresh token and a logout log no refresh token, access token, code, verifier or secret."""
+    import logging
+
+    import requests
+
+    from genesys_auth_adapter import GenesysAuth, login_with_browser
+    from genesys_auth_adapter.stores import MemoryTokenStore
+    from genesys_auth_adapter.stores.logins import forget_login
+
+    from .browser_player import PlayedBrowser
+
+    caplog.set_level(logging.DEBUG)
+    emu = genesys_emulator_factory()
+    env = emu.env("code")
+    client = CodeClient(
+        env["GENESYS_CLIENT_ID"],
+        env["GENESYS_CLIENT_SECRET"],
+        redirect_uri=env["GENESYS_REDIRECT_URI"],
+        login_url=emu.login_url,
+        api_url=emu.api_url,
+    )
+    browser = PlayedBrowser()
+    login = login_with_browser(client, open_browser=False, show_url=browser, timeout=20)
+    browser.join()
+    store = MemoryTokenStore()
+    auth = GenesysAuth(login, store=store)
+    seen = [env["GENESYS_CLIENT_SECRET"], browser.code or "", login.refresh_token or ""]
+    with requests.Session() as http:
+        http.trust_env = False
+        http.get(emu.api_url + "/api/v2/users/me", auth=auth, timeout=10)
+        emu.revoke_all()
+        http.get(emu.api_url + "/api/v2/users/me", auth=auth, timeout=10)  # a refresh
+        seen += [auth.token().access_token, store.load(client.store_identity().refresh_key).access_token]  # type: ignore[union-attr]
+        emu.revoke_refresh_tokens()
+        emu.revoke_all()
+        with pytest.raises(LoginRequiredError):
+            http.get(emu.api_url + "/api/v2/users/me", auth=auth, timeout=10)
+    forget_login(store, client, None)
+    # Everything logged but the emulator's own lines and the played browser's request lines (urllib3 logs the
+    # test's GET of the redirect, code included, as it would any URL a program fetches).
+    library = "\n".join(
+        message
+        for record in caplog.records
+        if not record.name.startswith("genesys_auth_adapter.emulator")
+        for message in [record.getMessage()]
+        if "/oauth/authorize?" not in message and "/callback?" not in message
+    )
+    assert library, "the library logged something"
+    leaked = [value for value in seen if value and value in library]
+    lines = [line for line in library.splitlines() if any(value in line for value in leaked)]
+    assert leaked == [], lines
