@@ -96,3 +96,32 @@ def test_a_token_that_idled_out_unseen_costs_one_401_and_one_refresh(idle: Fixtu
     assert answer.status_code == 200
     refreshes, rejected, _ = (now - then for now, then in zip(idle.counts(), before))
     assert refreshes == 1 and rejected <= 1
+
+
+def test_a_users_token_is_refreshed_ahead_of_its_expiry(genesys_emulator_factory: Callable[..., Emulator]) -> None:
+    """The refresh token is used before the access token expires (no 401 on the way), as a client's is renewed."""
+    emu = genesys_emulator_factory()
+    emu.set_token_lifetime(3600)
+    env = emu.env("code")
+    client = CodeClient(
+        env["GENESYS_CLIENT_ID"],
+        env["GENESYS_CLIENT_SECRET"],
+        redirect_uri=env["GENESYS_REDIRECT_URI"],
+        login_url=emu.login_url,
+        api_url=emu.api_url,
+    )
+    clock = ManualClock(wall=time.time())
+    auth = GenesysAuth(
+        login_with_browser(client, open_browser=False, show_url=PlayedBrowser(), timeout=20), clock=clock
+    )
+    with requests.Session() as http:
+        http.trust_env = False
+        state = Fixture(emu, auth, clock, http)
+        first = state.me()
+        before = state.counts()
+        state.later(3600 - 120)  # inside the last tenth of its hour (refreshed 5 minutes ahead at most)
+        second = state.me()
+    auth.close()
+    assert (first.status_code, second.status_code, attempts(second)) == (200, 200, 1)
+    refreshes, rejected, _ = (now - then for now, then in zip(state.counts(), before))
+    assert (refreshes, rejected) == (1, 0)
