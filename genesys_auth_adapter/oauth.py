@@ -291,8 +291,11 @@ def parse_token_info(response: HttpResponse | None, *, received_wall: float) -> 
     if idles is None:
         return TokenInfo(alive=True)
     date = response.headers.get("Date")
-    now = parse_http_date(date) if date else None
-    return TokenInfo(alive=True, idles_in=max(0.0, idles - (received_wall if now is None else now)))
+    second = parse_http_date(date) if date else None
+    # A Date names a whole second the answer was made in; its end is the latest "now" it allows, so the idle
+    # time left is never overestimated.
+    now = received_wall if second is None else second + 1.0
+    return TokenInfo(alive=True, idles_in=max(0.0, idles - now))
 
 
 def _iso_seconds(value: Any) -> float | None:

@@ -5,7 +5,8 @@
    for a browser elsewhere).
 3. The user logs in; Genesys redirects the browser to the server, which checks the state, keeps the code
    and shows a page saying the login is done.
-4. The code and its verifier are exchanged for an access token and a refresh token.
+4. The code and its verifier are exchanged for an access token and a refresh token, and the access token's
+   idle deadline is read (``GET /api/v2/tokens/me?preserveIdleTTL=true``).
 
 The wait is bounded (``timeout``), and Ctrl-C ends it at once with the server closed.
 """
@@ -16,6 +17,7 @@ import contextlib
 import sys
 import time
 import webbrowser
+from dataclasses import replace
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -110,6 +112,9 @@ def login_with_browser(
             offset=ClockOffset(),
         )
         issued = parse_token_response(login.post(exchange), secret=exchange.scrubbed)
+        info = login.token_info(user.api_url, issued.access_token)  # its idle deadline, if the org has one
+        if info.idles_in is not None:
+            issued = replace(issued, idles_in=info.idles_in)
     finally:
         if http is None:
             session.close()

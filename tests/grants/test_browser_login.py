@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import pytest
+import requests
 
 from genesys_auth_adapter import CodeClient, GenesysAuth, LoginRequiredError, PkceClient, login_with_browser
 from genesys_auth_adapter.emulator import Emulator
@@ -33,8 +34,6 @@ def test_a_browser_login_gives_a_user_token_that_calls_users_me(
     assert "login is complete" in browser.landing.text
     assert (login.refresh_token is not None) is (grant == "code")  # the emulator's PKCE answers carry none
     auth = GenesysAuth(login)
-    import requests
-
     with requests.Session() as http:
         me = http.get(f"{emu.api_url}/api/v2/users/me", auth=auth, timeout=10)
     assert me.status_code == 200 and me.json()["id"] == emu.login_user["id"]
@@ -59,3 +58,10 @@ def test_a_refused_consent_is_a_clear_error(genesys_emulator_factory: Callable[.
         login_with_browser(client_for(emu, "pkce"), open_browser=False, show_url=browser, timeout=20)
     browser.join()
     assert browser.landing is not None and "access_denied" in browser.landing.text
+
+
+def test_the_logins_token_knows_when_it_idles_out(genesys_emulator_factory: Callable[..., Emulator]) -> None:
+    emu = genesys_emulator_factory(idle_timeout=900)
+    login = login_with_browser(client_for(emu, "code"), open_browser=False, show_url=PlayedBrowser(), timeout=20)
+    assert login.access_token is not None and login.access_token.idles_in is not None
+    assert 890 <= login.access_token.idles_in <= 900

@@ -13,7 +13,7 @@ from genesys_auth_adapter import ConfigurationError, IssuedToken, LoginRequiredE
 from genesys_auth_adapter.grants import AuthorizationRequest, CodeClient, PkceClient, RefreshToken, Saml2Bearer
 from genesys_auth_adapter.grants.code import check_redirect_uri, registered_port, with_port
 from genesys_auth_adapter.grants.pkce import s256_challenge
-from genesys_auth_adapter.oauth import parse_token_response
+from genesys_auth_adapter.oauth import TokenInfo, parse_token_info, parse_token_response
 
 LOGIN = "https://login.mypurecloud.ie"
 
@@ -192,3 +192,23 @@ def test_a_login_starts_with_the_lifetime_its_access_token_has_left(monkeypatch:
 def test_missing_values_are_named(build: object, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         build()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"dateTokenIdles":"2026-12-01T09:15:00.000Z"}', TokenInfo(alive=True, idles_in=299.0)),
+        (200, b'{"dateTokenIdles":"2026-12-01T09:09:00Z"}', TokenInfo(alive=True, idles_in=0.0)),  # past
+        (200, b'{"organization":{}}', TokenInfo(alive=True)),  # no idle timeout in the org
+        (200, b"not json", TokenInfo(alive=True)),
+        (401, b"{}", TokenInfo(alive=False)),
+        (503, b"{}", TokenInfo(alive=None)),
+    ],
+)
+def test_token_info_reads_the_idle_deadline_against_the_answers_date(
+    status: int, body: bytes, expected: TokenInfo
+) -> None:
+    """``Date: 09:10:00`` means "between 09:10:00 and 09:10:01": the time left is counted from its end."""
+    answer = Answer(status, body, {"Content-Type": "application/json", "Date": "Tue, 01 Dec 2026 09:10:00 GMT"})
+    assert parse_token_info(answer, received_wall=0.0) == expected
+    assert parse_token_info(None, received_wall=0.0) == TokenInfo(alive=None)
