@@ -175,3 +175,18 @@ def test_login_is_interrupted_cleanly_by_ctrl_c(user_cli: tuple[Emulator, dict[s
     code, stderr = login.finish()
     assert code == 130
     assert "Traceback" not in stderr
+
+
+def test_login_listens_on_the_port_asked_for(user_cli: tuple[Emulator, dict[str, str], Path]) -> None:
+    import socket
+
+    _, env, cwd = user_cli
+    with socket.socket() as probe:  # a free port, given back at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    login = LoginRun(env, cwd, "--port", str(port))
+    url = login.authorize_url()
+    assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback" in url
+    assert play_browser(url).status_code == 200
+    code, stderr = login.finish()
+    assert code == 0, stderr

@@ -98,3 +98,10 @@ def test_eight_processes_meeting_a_revocation_make_one_refresh(
     assert refreshes == 1
     assert counters["refresh_tokens_rejected"] == 0
     assert counters["api_401"] - before["api_401"] == PROCESSES
+    store = open_store(*store_spec)
+    try:  # the one refresh's successor is what the store keeps now, bound to the client
+        kept = store.load(login.client.store_identity().refresh_key)
+    finally:
+        store.close()
+    assert kept is not None and kept.token_type == "refresh_token"
+    assert kept.access_token != login.refresh_token and kept.binding == login.client.store_identity().binding()
