@@ -25,6 +25,10 @@ class TokenSource(Protocol):
     library, through the same retries, and whose answer is parsed in one place), or gets tokens some
     other way (:meth:`token_request` returns None and :meth:`obtain` is called: a refresh callback, a
     vault). Sources are frozen values that know nothing of HTTP libraries.
+
+    A user grant (:mod:`.grants`) also has ``refresh_request(refresh_token)``, ``initial_refresh_token()`` and
+    ``store_identity()``: its refresh tokens are then kept and rotated in a token store
+    (:mod:`.stores.user_fetch`).
     """
 
     @property

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .causes import root_cause, scrub_urls
 from .engine.flow import Verdict
 from .engine.retry import Failure, Outcome
-from .engine.skew import parse_http_date
 from .engine.token import IssuedToken
 from .errors import CORRELATION_HEADER, TokenRequestError, is_login_throttle
 
@@ -78,7 +76,7 @@ def login_outcome(response: HttpResponse, *, sent_wall: float, received_wall: fl
     status = response.status_code
     headers = response.headers
     correlation_id = headers.get(CORRELATION_HEADER)
-    throttled = status == 400 and _throttle_description(_json_object(response)) is not None
+    throttled = status == 400 and _throttle_description(json_object(response)) is not None
     detail = f"HTTP {status}" + (" invalid_request: rate limit exceeded" if throttled else "")
     if correlation_id:
         detail += f" (correlation id {correlation_id})"
@@ -114,7 +112,7 @@ def exhausted(verdict: Verdict, response: HttpResponse | None, *, secret: str | 
     last = verdict.history[-1] if verdict.history else None
     status = last.status if last is not None else None
     correlation_id = last.correlation_id if last is not None else None
-    description = None if response is None else _throttle_description(_json_object(response))
+    description = None if response is None else _throttle_description(json_object(response))
     text = _scrub(f"Token request failed: {verdict.message}", secret)
     if description is None and status != 429:
         return TokenRequestError(text, status=status, correlation_id=correlation_id, response=response)
@@ -151,7 +149,7 @@ def parse_token_response(response: HttpResponse, *, secret: str | tuple[str, ...
     """
     status = response.status_code
     correlation_id = response.headers.get(CORRELATION_HEADER)
-    body = _json_object(response)
+    body = json_object(response)
     if status == 200 and body is not None:
         access_token = body.get("access_token")
         if isinstance(access_token, str) and access_token.strip():
@@ -222,7 +220,8 @@ def _throttle_description(body: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _json_object(response: HttpResponse) -> Mapping[str, Any] | None:
+def json_object(response: HttpResponse) -> Mapping[str, Any] | None:
+    """The response's body as a JSON object, or None when it is not one."""
     try:
         body = json.loads(response.content or b"null")
     except ValueError:
@@ -253,58 +252,3 @@ def _scrub(text: str, secret: str | tuple[str, ...]) -> str:
         if value:
             text = text.replace(value, "***")
     return text
-
-
-#: ``GET`` on this API path tells a token's idle deadline (``dateTokenIdles``) without pushing it back.
-TOKEN_INFO_PATH = "/api/v2/tokens/me?preserveIdleTTL=true"
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """What ``GET /api/v2/tokens/me?preserveIdleTTL=true`` said of a token.
-
-    Attributes:
-        alive: True (200), False (401: expired, idled out or revoked), or None (no answer, another status).
-        idles_in: Seconds until the token idles out (``dateTokenIdles`` minus the answer's ``Date``), or None
-            when the answer has no idle deadline (no idle timeout in the organization, a client token).
-    """
-
-    alive: bool | None
-    idles_in: float | None = None
-
-
-def parse_token_info(response: HttpResponse | None, *, received_wall: float) -> TokenInfo:
-    """Read a token info answer; never raises (the caller goes on without the information).
-
-    Args:
-        response: The answer, or None when the request failed.
-        received_wall: Local time the answer arrived, used for "now" when it has no ``Date``.
-    """
-    if response is None:
-        return TokenInfo(alive=None)
-    if response.status_code == 401:
-        return TokenInfo(alive=False)
-    if response.status_code != 200:
-        return TokenInfo(alive=None)
-    body = _json_object(response)
-    idles = _iso_seconds(body.get("dateTokenIdles")) if body is not None else None
-    if idles is None:
-        return TokenInfo(alive=True)
-    date = response.headers.get("Date")
-    second = parse_http_date(date) if date else None
-    # A Date names a whole second the answer was made in; its end is the latest "now" it allows, so the idle
-    # time left is never overestimated.
-    now = received_wall if second is None else second + 1.0
-    return TokenInfo(alive=True, idles_in=max(0.0, idles - now))
-
-
-def _iso_seconds(value: Any) -> float | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()

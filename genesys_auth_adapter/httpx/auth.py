@@ -35,12 +35,13 @@ from ..errors import (
     UnreplayableBodyError,
     without_query,
 )
-from ..oauth import VERIFY_PATH, TokenInfo, failure_outcome
+from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
-from ..stores.logins import default_login_store, is_user_grant, seed_login
+from ..stores.logins import is_user_grant
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import AsyncSharedFetch, SharedFetch, shared_fetch
-from ..stores.user_fetch import async_user_shared_fetch, user_shared_fetch
+from ..stores.shared import AsyncSharedFetch
+from ..stores.user_fetch import any_shared_fetch, async_user_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -140,8 +141,7 @@ class GenesysHttpxAuth(httpx.Auth):
             return await async_quick.fetch(credentials)
 
         self.store = resolve_store(store)
-        if self.store is None and is_user_grant(credentials):
-            self.store = default_login_store()  # a refresh token is rotated in a store, never elsewhere
+        self.store = login_store(self.store, credentials)  # a user grant's refresh token lives in a store
         api_url = credentials.api_url
 
         def info(access_token: str) -> TokenInfo:
@@ -151,13 +151,9 @@ class GenesysHttpxAuth(httpx.Auth):
             return await async_login.token_info(api_url, access_token)
 
         user = self.store is not None and is_user_grant(credentials)
-        if self.store is not None and user:
-            self.shared: SharedFetch | None = user_shared_fetch(
-                self.store, credentials, self.state, post=login.send, post_ahead=quick.send, info=info
-            )
-        else:
-            self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
-        seed_login(self.store, credentials)
+        self.shared = any_shared_fetch(
+            self.store, credentials, self.state, fetch, fetch_ahead, post=login.send, post_ahead=quick.send, info=info
+        )
         async_store = resolve_async_store(store, self.store)
         if self.shared is None or async_store is None:
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)

@@ -26,16 +26,14 @@ from ..engine.retry import Outcome, RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
 from ..oauth import (
-    TOKEN_INFO_PATH,
-    TokenInfo,
     TokenRequest,
     exhausted,
     failure_outcome,
     login_outcome,
-    parse_token_info,
     parse_token_response,
     unreachable,
 )
+from ..tokeninfo import TOKEN_INFO_PATH, TokenInfo, parse_token_info
 from .outcomes import classify
 
 if TYPE_CHECKING:

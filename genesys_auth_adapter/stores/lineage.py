@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from ..engine.token import IssuedToken
-from ..oauth import TokenInfo, TokenRequest
+from ..oauth import TokenRequest
+from ..tokeninfo import TokenInfo
 from .base import StoredToken
 
 #: ``token_type`` of an entry that holds a refresh token.

@@ -16,7 +16,8 @@ from ..engine.clock import SYSTEM_CLOCK
 from ..engine.state import TokenState, WaitTimeout
 from ..engine.token import IssuedToken
 from ..errors import TokenRequestError
-from ..oauth import TokenInfo, TokenRequest
+from ..oauth import TokenRequest
+from ..tokeninfo import TokenInfo
 from ._sync.rotation import Rotation
 from .base import StoreError, StoreIdentity, TokenStore
 from .lineage import LOGGED_OUT, REFRESH, REFUSED

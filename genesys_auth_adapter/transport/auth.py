@@ -21,12 +21,11 @@ from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
 from ..engine.token import IssuedToken, Token
 from ..errors import RateBudgetError, RetryExhaustedError, TokenWaitTimeout, without_query
-from ..oauth import VERIFY_PATH, TokenInfo
+from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
-from ..stores.logins import default_login_store, is_user_grant, seed_login
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import SharedFetch, shared_fetch
-from ..stores.user_fetch import user_shared_fetch
+from ..stores.user_fetch import any_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
@@ -126,21 +125,18 @@ class GenesysAuth(AuthBase):
         state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token())
         self.store = resolve_store(store)
         self._own_store = isinstance(store, str)  # built here from a name: closed by close()
-        if self.store is None and is_user_grant(credentials):
-            self.store = default_login_store()  # a refresh token is rotated in a store, never elsewhere
-            self._own_store = False
-        if self.store is not None and is_user_grant(credentials):
-            self.shared: SharedFetch | None = user_shared_fetch(
-                self.store,
-                credentials,
-                state,
-                post=self.login.send,
-                post_ahead=self._quick_login.send,
-                info=self._token_info,
-            )
-        else:
-            self.shared = shared_fetch(self.store, credentials, state, self._fetch, self._fetch_ahead)
-        seed_login(self.store, credentials)
+        if self.store is None:
+            self.store = login_store(None, credentials)  # a user grant's refresh token lives in a store
+        self.shared = any_shared_fetch(
+            self.store,
+            credentials,
+            state,
+            self._fetch,
+            self._fetch_ahead,
+            post=self.login.send,
+            post_ahead=self._quick_login.send,
+            info=self._token_info,
+        )
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
         else:

@@ -13,7 +13,8 @@ from genesys_auth_adapter import ConfigurationError, IssuedToken, LoginRequiredE
 from genesys_auth_adapter.grants import AuthorizationRequest, CodeClient, PkceClient, RefreshToken, Saml2Bearer
 from genesys_auth_adapter.grants.code import check_redirect_uri, registered_port, with_port
 from genesys_auth_adapter.grants.pkce import s256_challenge
-from genesys_auth_adapter.oauth import TokenInfo, parse_token_info, parse_token_response
+from genesys_auth_adapter.oauth import parse_token_response
+from genesys_auth_adapter.tokeninfo import TokenInfo, parse_token_info
 
 LOGIN = "https://login.mypurecloud.ie"
 

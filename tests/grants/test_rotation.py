@@ -15,12 +15,13 @@ import pytest
 from genesys_auth_adapter import IssuedToken, LoginRequiredError, ManualClock, TokenRequestError
 from genesys_auth_adapter.engine.state import TokenState
 from genesys_auth_adapter.grants import CodeClient, PkceClient, RefreshToken, Saml2Bearer
-from genesys_auth_adapter.oauth import TokenInfo, TokenRequest
+from genesys_auth_adapter.oauth import TokenRequest
 from genesys_auth_adapter.stores import MemoryTokenStore
 from genesys_auth_adapter.stores._async.rotation import AsyncRotation
 from genesys_auth_adapter.stores.lineage import LOGGED_OUT, REFRESH, REFUSED, Ended, Presented, choose, tombstone
 from genesys_auth_adapter.stores.lineage import refresh_entry as entry
 from genesys_auth_adapter.stores.shared import ThreadedAsyncStore
+from genesys_auth_adapter.tokeninfo import TokenInfo
 
 CLIENT = CodeClient("cid", "s3cret", login_url="https://login.example.test", api_url="https://api.example.test")
 
