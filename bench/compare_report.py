@@ -314,6 +314,10 @@ Each one as its own documentation shows for client credentials (`bench/compare_l
 - **requests-oauth2client**: `OAuth2Client(token_url, auth=ClientSecretBasic(id, secret))` and
   `OAuth2ClientCredentialsAuth(client)` as a session's `auth`.
 
+The per-request cost is measured against a **static-header client** of the same HTTP library: a plain
+`requests.Session`, or a plain `httpx.Client` for the httpx front end, each carrying one token fetched by
+hand in a fixed `Authorization` header.
+
 authlib and requests-oauthlib are told that plain http is fine (`AUTHLIB_INSECURE_TRANSPORT`,
 `OAUTHLIB_INSECURE_TRANSPORT`), requests-oauth2client gets `testing=True`: the emulator speaks http.
 
