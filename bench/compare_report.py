@@ -268,7 +268,7 @@ def write_report(data: dict[str, Any], out: Path) -> None:
         data,
         "cost",
         [("wall_ratio", "time ratio"), ("cpu_ratio", "client CPU ratio")],
-        "Per-request cost, relative to a static Authorization header (1.0)",
+        "Per-request time, relative to a static-header client of the same HTTP library (1.0)",
         out / "compare-cost.png",
         reference=1.0,
     )
