@@ -43,6 +43,9 @@ PAIRS = (
             "AsyncFetch": "Fetch",
             "AsyncCall": "Call",
             "renewing_async": "renewing",
+            "AsyncRotation": "Rotation",
+            "AsyncPost": "Post",
+            "AsyncInfo": "Info",
         },
     ),
 )

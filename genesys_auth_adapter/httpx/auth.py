@@ -37,8 +37,11 @@ from ..errors import (
 )
 from ..oauth import VERIFY_PATH, failure_outcome
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
+from ..stores.logins import is_user_grant
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import AsyncSharedFetch, shared_fetch
+from ..stores.shared import AsyncSharedFetch
+from ..stores.user_fetch import any_shared_fetch, async_user_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from ..transport.outcomes import ATTEMPTS_ATTRIBUTE
 from ..transport.scope import ApiScope
 from .body import Replay
@@ -138,7 +141,19 @@ class GenesysHttpxAuth(httpx.Auth):
             return await async_quick.fetch(credentials)
 
         self.store = resolve_store(store)
-        self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
+        self.store = login_store(self.store, credentials)  # a user grant's refresh token lives in a store
+        api_url = credentials.api_url
+
+        def info(access_token: str) -> TokenInfo:
+            return login.token_info(api_url, access_token)
+
+        async def ainfo(access_token: str) -> TokenInfo:
+            return await async_login.token_info(api_url, access_token)
+
+        user = self.store is not None and is_user_grant(credentials)
+        self.shared = any_shared_fetch(
+            self.store, credentials, self.state, fetch, fetch_ahead, post=login.send, post_ahead=quick.send, info=info
+        )
         async_store = resolve_async_store(store, self.store)
         if self.shared is None or async_store is None:
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
@@ -150,9 +165,14 @@ class GenesysHttpxAuth(httpx.Auth):
                 state=self.state,
                 fetch_fresh=self.shared.fetch_fresh,
             )
-            ashared = AsyncSharedFetch(
-                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
-            )
+            if user:
+                ashared = async_user_shared_fetch(
+                    async_store, credentials, self.state, post=async_login.send, post_ahead=async_quick.send, info=ainfo
+                )
+            else:
+                ashared = AsyncSharedFetch(
+                    async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+                )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
         self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)

@@ -24,7 +24,8 @@ from ..errors import RateBudgetError, RetryExhaustedError, TokenWaitTimeout, wit
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import shared_fetch
+from ..stores.user_fetch import any_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from .drive import RequestsDriver, was_handled
 from .login import LoginClient, Timeout
 from .pools import reset_session_pools
@@ -58,7 +59,8 @@ class GenesysAuth(AuthBase):
 
     Args:
         credentials: Where the API is and how to get tokens (:class:`ClientCredentials`,
-            :class:`AccessToken`, or any :class:`TokenSource`).
+            :class:`AccessToken`, a user's login such as :func:`login_with_browser` returns, or any
+            :class:`TokenSource`).
         clock: The clock for token deadlines (tests pass a manual one).
         http: The session for token requests; by default a private one, closed by :meth:`close`. A
             session passed here is never closed.
@@ -68,7 +70,8 @@ class GenesysAuth(AuthBase):
         retry: The retry policy of token requests (and the default of adapters built on this auth).
         store: Where processes and hosts share tokens: ``"file"``, ``"file:/dir"``, a Redis URL, a
             :class:`~genesys_auth_adapter.stores.TokenStore`, or None/``"none"`` (this process only).
-            A store shared by processes shares their rate budgets too.
+            A store shared by processes shares their rate budgets too. A user's login keeps its refresh
+            token there (a store of this process when none is given) and rotates it under the store's lock.
         rate_limit: The requests per minute one token may send, when you know it (your org's
             ``client.credentials.token.rate.per.minute``): requests are paced to it from the start. By
             default the budget is learned from the first 429 and nothing is paced before.
@@ -122,7 +125,18 @@ class GenesysAuth(AuthBase):
         state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token())
         self.store = resolve_store(store)
         self._own_store = isinstance(store, str)  # built here from a name: closed by close()
-        self.shared = shared_fetch(self.store, credentials, state, self._fetch, self._fetch_ahead)
+        if self.store is None:
+            self.store = login_store(None, credentials)  # a user grant's refresh token lives in a store
+        self.shared = any_shared_fetch(
+            self.store,
+            credentials,
+            state,
+            self._fetch,
+            self._fetch_ahead,
+            post=self.login.send,
+            post_ahead=self._quick_login.send,
+            info=self._token_info,
+        )
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
         else:
@@ -152,6 +166,9 @@ class GenesysAuth(AuthBase):
 
     def _fetch(self) -> IssuedToken:
         return self.login.fetch(self.credentials)
+
+    def _token_info(self, access_token: str) -> TokenInfo:
+        return self.login.token_info(self.api_url, access_token)
 
     def _fetch_ahead(self) -> IssuedToken:
         return self._quick_login.fetch(self.credentials)
