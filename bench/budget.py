@@ -5,6 +5,7 @@ N spawned processes x T threads send GETs back to back for ``--duration`` second
 ``--window`` seconds per token. The first ``--learn`` seconds are allowed for learning the budget.
 
     python bench/budget.py --store redis://127.0.0.1:6379/0 [--processes 4 --threads 4 --duration 185]
+    python bench/budget.py --store redis://127.0.0.1:6379/0 --pool 4 --limit 120     # a token pool of 4
     python bench/budget.py --store none --window 10 --duration 40 --learn 12 --no-details   # a quick look
 
 With ``--window`` other than 60 the 429s carry no ``limit`` object (``--no-details`` is implied): its key
@@ -26,7 +27,14 @@ from typing import Any
 
 
 def member(
-    env: dict[str, str], store: str | None, window: float, threads: int, duration: float, start: Any, out: Any
+    env: dict[str, str],
+    store: str | None,
+    window: float,
+    threads: int,
+    duration: float,
+    start: Any,
+    out: Any,
+    pool: int = 1,
 ) -> None:
     """One process: ``threads`` threads sending back to back for ``duration`` seconds after the barrier."""
     import logging
@@ -49,7 +57,7 @@ def member(
 
         spec = RedisTokenStore(store, prefix=f"gaa-bench-{env['BENCH_RUN']}")
     try:
-        with session(from_env(env, use_dotenv=False), store=spec, pacing=pacing) as s:
+        with session(from_env(env, use_dotenv=False), store=spec, pacing=pacing, token_pool=pool) as s:
             start.wait(120)
             until = time.time() + duration
 
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         members = [
             context.Process(
                 target=member,
-                args=(env, store, args.window, args.threads, args.duration, start, out),
+                args=(env, store, args.window, args.threads, args.duration, start, out, args.pool),
                 daemon=True,
             )
             for _ in range(args.processes)
@@ -128,9 +136,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "window": args.window,
         "duration": args.duration,
         "learn": args.learn,
-        "pool": 1,
+        "pool": args.pool,
         "ok_per_minute": round(ok / minutes, 1),
         "budget_per_minute": round(args.limit * 60.0 / args.window, 1),
+        "budget_per_minute_of_the_pool": round(args.pool * args.limit * 60.0 / args.window, 1),
         "ok_per_minute_after_learning": round(
             sum(1 for c in late if c[2] == 200) / max(1e-9, (args.duration - args.learn) / 60.0), 1
         ),
@@ -139,7 +148,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "failed_calls": sum(1 for c in calls if c[2] != 200),
         "longest_call": round(max((c[1] for c in calls), default=0.0), 2),
         "longest_call_after_learning": round(max((c[1] for c in late), default=0.0), 2),
-        "tokens_issued": counters["token_requests"],
+        "tokens_issued": counters["tokens_issued"],
         "budgets": sorted({r[2] for r in reports if r[0] == "ok"}),
         "errors": errors,
     }
@@ -153,13 +162,16 @@ def plot(results: str, png: str) -> None:
 
     with open(results, encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    labels = [f"{r['store']}\n{r['limit']}/{r['window']:g}s pool {r['pool']}" for r in rows]
+    labels = [f"{r['store']}, pool {r['pool']}\n{r['limit']}/{r['window']:g}s per token" for r in rows]
     fig, ax = plt.subplots(figsize=(1.8 * len(rows) + 2, 4))
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r["ok_per_minute_after_learning"] for r in rows], 0.4, label="ok/min after learning")
-    ax.bar([x + 0.2 for x in xs], [r["budget_per_minute"] * r["pool"] for r in rows], 0.4, label="budget/min")
+    # Without a store every process holds its own tokens: the budget is that of the tokens the fleet held.
+    held = [r["budget_per_minute"] * r["tokens_issued"] for r in rows]
+    ax.bar([x + 0.2 for x in xs], held, 0.4, label="budget/min of the tokens held")
     for x, r in zip(xs, rows):
-        ax.annotate(f"429s {r['429s']} ({r['429s_after_learning']} late)", (x, 5), ha="center", fontsize=7)
+        note = f"{r['tokens_issued']} token(s)\n429s {r['429s']} ({r['429s_after_learning']} late)"
+        ax.annotate(note, (x, 5), ha="center", fontsize=7)
     ax.set_xticks(list(xs))
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("requests per minute")
@@ -176,6 +188,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--limit", type=int, default=300, help="requests per window per token at the emulator")
     parser.add_argument("--window", type=float, default=60.0, help="the emulator's rate window, seconds")
+    parser.add_argument("--pool", type=int, default=1, help="token_pool: tokens the fleet may hold")
     parser.add_argument("--duration", type=float, default=185.0)
     parser.add_argument("--learn", type=float, default=65.0, help="seconds allowed for learning the budget")
     parser.add_argument("--no-details", dest="details", action="store_false", help="429s without a limit object")
@@ -186,8 +199,8 @@ def main() -> None:
     if args.plot:
         plot(*args.plot)
         return
-    if not (args.processes >= 1 and args.threads >= 1 and 0 < args.learn < args.duration):
-        sys.exit("need --processes and --threads >= 1 and 0 < --learn < --duration")
+    if not (args.processes >= 1 and args.threads >= 1 and args.pool >= 1 and 0 < args.learn < args.duration):
+        sys.exit("need --processes, --threads and --pool >= 1 and 0 < --learn < --duration")
     print(json.dumps(run(args)), flush=True)
 
 

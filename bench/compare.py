@@ -8,10 +8,18 @@ workload gets "n/a" with the reason.
 
     pip install -e '.[bench]'
     python bench/compare.py [--only gaa,authlib] [--workloads revocation,expiry] [--rounds 15]
+    python bench/compare.py --per-request      # only the per-request cost of this library's front ends
+
+Every workload starts from a client that holds a working token (one GET succeeded), except the throttled
+login's, which is about getting the first one. The per-request cost compares each client with a
+static-header client of the same HTTP library (a requests.Session, or an httpx.Client for the httpx front
+end); with valgrind installed, ``--per-request`` and a full run also count instructions per request
+(bench/instructions.py), which a busy machine does not blur as it blurs times.
 
 Writes bench/results/compare.json, bench/results/compare.md and bench/results/*.png, copies the plots to
 docs/assets/comparison/ and writes docs/comparison.md (fixed text from bench/compare_report.py, then the
-tables and the plots).
+tables and the plots). A partial run (--only, --workloads, --per-request) keeps every figure it did not
+measure, and says when the rows it did measure were measured.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -36,7 +45,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_libs import BASELINE, LIBRARIES, Caller, Env, Library, Outcome
+from compare_libs import BASELINE, BASELINES, HTTPX_BASELINE, LIBRARIES, Caller, Env, Library, Outcome
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -53,6 +62,8 @@ BODY_CHUNK = 16 * 1024
 BODY_CHUNKS = 4
 BODY_SIZE = BODY_CHUNK * BODY_CHUNKS
 CHILD_TIMEOUT = 180.0
+#: This library's front ends: what ``--per-request`` re-measures.
+PER_REQUEST_KEYS = ["gaa", "gaa-httpx", "sdk-gaa"]
 
 ME = "/api/v2/organizations/me"
 ECHO = "/_emulator/echo"
@@ -152,29 +163,42 @@ def _last_echo(control: Control) -> dict[str, Any]:
     return echoes[-1] if echoes else {}
 
 
-def _body_after_401(caller: Caller, control: Control, body: Any) -> dict[str, Any]:
+def _body_after_401(library: Library, env: Env, control: Control, body: Any) -> dict[str, Any]:
+    """One POST whose token was revoked after it was obtained.
+
+    Each case runs in a process of its own (see :func:`run_pair`) from a fresh client holding a working token:
+    the 401 is then a real one. (A client shared with an earlier case may have dropped its token there and
+    fetch a new one before sending, so its POST would never meet the 401; a library that caches tokens per
+    process, as requests_auth does, would start the second case from the token the first one revoked.)
+    """
+    caller = _ready(library, env)
+    control.post("reset")  # counters and request log from here on
     control.post("revoke-all")
     outcome = caller.call("POST", ECHO, data=body, headers={"Content-Type": "application/octet-stream"})
     final = _last_echo(control)
     return {
         "sends": sum(1 for entry in control.requests() if entry["path"] == ECHO),
+        "api_401": int(control.counters()["api_401"]),
         "final_status": final.get("status"),
         "final_bytes": final.get("body_length"),
         "caller_error": outcome.error or (str(outcome.status) if outcome.failed else None),
     }
 
 
-def w_body401(library: Library, env: Env, control: Control) -> dict[str, Any]:
-    if library.no_stream:
-        return {"na": library.no_stream}
-    caller = _ready(library, env)
-    stream = _body_after_401(caller, control, _chunks())
-    control.post("reset")
+def w_body401_stream(library: Library, env: Env, control: Control) -> dict[str, Any]:
+    return _body_after_401(library, env, control, _chunks())
+
+
+def w_body401_file(library: Library, env: Env, control: Control) -> dict[str, Any]:
     with tempfile.TemporaryFile() as file:
         file.write(b"F" * BODY_SIZE)
         file.seek(0)
-        on_file = _body_after_401(caller, control, file)
-    return {"expected": BODY_SIZE, "stream": stream, "file": on_file}
+        return _body_after_401(library, env, control, file)
+
+
+def w_body401(library: Library, env: Env, control: Control) -> dict[str, Any]:
+    """Never run in one process: :func:`run_pair` runs its two cases (:data:`PARTS`), each in its own."""
+    raise RuntimeError("body401 runs as body401-stream and body401-file, each in a process of its own")
 
 
 def w_download(library: Library, env: Env, control: Control) -> dict[str, Any]:
@@ -221,7 +245,8 @@ def _timed_rounds(caller: Caller, count: int) -> tuple[float, float]:
 
 
 def w_cost(library: Library, env: Env, control: Control, rounds: int = 30, per_round: int = 100) -> dict[str, Any]:
-    callers = {"library": _ready(library, env), "baseline": _ready(BASELINE, env)}
+    # The baseline is a static-header client of the same HTTP library (requests, or httpx).
+    callers = {"library": _ready(library, env), "baseline": _ready(BASELINES[library.baseline], env)}
     walls: dict[str, list[float]] = {name: [] for name in callers}
     cpus: dict[str, list[float]] = {name: [] for name in callers}
     for caller in callers.values():
@@ -234,6 +259,7 @@ def w_cost(library: Library, env: Env, control: Control, rounds: int = 30, per_r
             walls[name].append(wall / per_round)
             cpus[name].append(cpu / per_round)
     return {
+        "baseline": library.baseline,
         "requests": rounds * per_round,
         "wall_us": round(statistics.median(walls["library"]) * 1e6, 1),
         "baseline_wall_us": round(statistics.median(walls["baseline"]) * 1e6, 1),
@@ -253,13 +279,18 @@ WORKLOADS: dict[str, Callable[[Library, Env, Control], dict[str, Any]]] = {
     "throttle400": w_throttle400,
     "cost": w_cost,
 }
+#: Run by the parent as parts of a workload, each in a child of its own.
+PARTS: dict[str, Callable[[Library, Env, Control], dict[str, Any]]] = {
+    "body401-stream": w_body401_stream,
+    "body401-file": w_body401_file,
+}
 
 
 def child(library_key: str, workload: str, rounds: int) -> None:
     library = next(lib for lib in LIBRARIES if lib.key == library_key)
     env = Env.load()
     control = Control(env)
-    run = WORKLOADS[workload]
+    run = {**WORKLOADS, **PARTS}[workload]
     try:
         result = w_cost(library, env, control, rounds=rounds) if workload == "cost" else run(library, env, control)
     except Exception as exc:
@@ -271,6 +302,17 @@ def child(library_key: str, workload: str, rounds: int) -> None:
 
 
 def run_pair(library: Library, workload: str, rounds: int) -> dict[str, Any]:
+    """One workload of one library, in a child process against a fresh emulator (the body cases: one each)."""
+    if workload == "body401":
+        if library.no_stream:
+            return {"na": library.no_stream}
+        parts = {part: _run_child(library, f"body401-{part}", rounds) for part in ("stream", "file")}
+        crashed = next((part for part in parts.values() if "crash" in part), None)
+        return crashed if crashed is not None else {"expected": BODY_SIZE, **parts}
+    return _run_child(library, workload, rounds)
+
+
+def _run_child(library: Library, workload: str, rounds: int) -> dict[str, Any]:
     from genesys_auth_adapter.emulator import Emulator
 
     lifetime = LIFETIME if workload == "expiry" else 86399
@@ -302,11 +344,53 @@ def machine() -> dict[str, str]:
     }
 
 
+#: The front ends bench/instructions.py counts, by library key.
+INSTRUCTION_CLIENTS = {"gaa": "adapter", "gaa-httpx": "httpx"}
+_PER_REQUEST_LINE = re.compile(r"^(\S+)\s+Ir\(\d+\) - Ir\(\d+\) =\s+[\d,]+\s+([\d,]+) per request$", re.MULTILINE)
+_RATIO_LINE = re.compile(r"^(\S+)\s+/\s+(\S+)\s+([0-9.]+)$", re.MULTILINE)
+
+
+def count_instructions(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Instructions per request (bench/instructions.py, callgrind) of this library's front ends among ``keys``,
+    each against the static-header client of its HTTP library; {} when valgrind is not installed."""
+    clients = {INSTRUCTION_CLIENTS[key]: key for key in keys if key in INSTRUCTION_CLIENTS}
+    if not clients:
+        return {}
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: no instruction counts (apt-get install valgrind)")
+        return {}
+    command = [sys.executable, str(HERE / "instructions.py"), "--clients", ",".join(clients)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=HERE, check=False)
+    per = {name: int(count.replace(",", "")) for name, count in _PER_REQUEST_LINE.findall(done.stdout)}
+    ratios = {name: (baseline, float(ratio)) for name, baseline, ratio in _RATIO_LINE.findall(done.stdout)}
+    if done.returncode != 0 or set(ratios) != set(clients):
+        raise RuntimeError(f"bench/instructions.py failed or printed no ratios:\n{(done.stdout + done.stderr)[-2000:]}")
+    measured = machine()
+    return {
+        key: {
+            "client": name,
+            "baseline": ratios[name][0],
+            "per_request": per[name],
+            "baseline_per_request": per[ratios[name][0]],
+            "ratio": ratios[name][1],
+            "measured": measured,
+        }
+        for name, key in clients.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", nargs=2, metavar=("LIBRARY", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--only", help="comma-separated library keys: " + ",".join(lib.key for lib in LIBRARIES))
     parser.add_argument("--workloads", help="comma-separated: " + ",".join(WORKLOADS))
+    parser.add_argument(
+        "--per-request",
+        action="store_true",
+        help="re-measure only the per-request cost (times and instruction counts) of this library's front ends "
+        f"({','.join(PER_REQUEST_KEYS)}, or --only); keep every other figure",
+    )
+    parser.add_argument("--no-instructions", action="store_true", help="skip the instruction counts (callgrind)")
     parser.add_argument("--rounds", type=int, default=30, help="rounds of 100 requests in the cost workload")
     parser.add_argument("--report-only", action="store_true", help="redo the table and plots from compare.json")
     args = parser.parse_args()
@@ -321,9 +405,11 @@ def main() -> None:
     if args.report_only:
         data = json.loads(data_file.read_text())
     else:
-        keys = args.only.split(",") if args.only else [lib.key for lib in LIBRARIES]
-        workloads = args.workloads.split(",") if args.workloads else list(WORKLOADS)
-        old = json.loads(data_file.read_text()) if data_file.exists() and (args.only or args.workloads) else {}
+        default_keys = PER_REQUEST_KEYS if args.per_request else [lib.key for lib in LIBRARIES]
+        keys = args.only.split(",") if args.only else default_keys
+        workloads = ["cost"] if args.per_request else args.workloads.split(",") if args.workloads else list(WORKLOADS)
+        partial = bool(args.only or args.workloads or args.per_request)
+        old = json.loads(data_file.read_text()) if data_file.exists() and partial else {}
         results: dict[str, dict[str, Any]] = old.get("results", {})
         for library in LIBRARIES:
             if library.key not in keys:
@@ -333,15 +419,21 @@ def main() -> None:
                 result = run_pair(library, workload, args.rounds)
                 results.setdefault(library.key, {})[workload] = result
                 print(f"{library.key:22s} {workload:12s} {time.monotonic() - started:5.1f}s {json.dumps(result)}")
+        instructions = {} if args.no_instructions or "cost" not in workloads else count_instructions(keys)
+        for key, counted in instructions.items():
+            print(f"{key:22s} instructions {json.dumps(counted)}")
         ran = [lib for lib in LIBRARIES if lib.key in keys]
+        baselines = (BASELINE, HTTPX_BASELINE)
         data = {
             "machine": old.get("machine", machine()),
             # A partial run keeps what it did not re-run: the other rows' versions, and when they were measured.
-            "versions": {**old.get("versions", {}), **{lib.key: lib.version() for lib in (*ran, BASELINE)}},
+            "versions": {**old.get("versions", {}), **{lib.key: lib.version() for lib in (*ran, *baselines)}},
             "results": results,
+            "instructions": {**old.get("instructions", {}), **instructions},
         }
         if old:
-            data["reruns"] = {**old.get("reruns", {}), **{lib.key: machine() for lib in ran}}
+            stamp = {**machine(), "workloads": ",".join(workloads)}
+            data["reruns"] = {**old.get("reruns", {}), **{lib.key: stamp for lib in ran}}
         data_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     write_report(data, RESULTS)
     DOCS_ASSETS.mkdir(parents=True, exist_ok=True)

@@ -259,15 +259,28 @@ def requests_oauth2client(env: Env) -> Caller:
 # --- the baseline -------------------------------------------------------------------------------------------
 
 
-def static_header(env: Env) -> Caller:
-    """A plain requests.Session with a static Authorization header (one token fetched by hand)."""
+def _token_by_hand(env: Env) -> str:
     response = requests.post(
         env.token_url, data={"grant_type": "client_credentials"}, auth=(env.client_id, env.client_secret), timeout=30
     )
     response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def static_header(env: Env) -> Caller:
+    """A plain requests.Session with a static Authorization header (one token fetched by hand)."""
     session = requests.Session()
-    session.headers["Authorization"] = "Bearer " + response.json()["access_token"]
+    session.headers["Authorization"] = "Bearer " + _token_by_hand(env)
     return RequestsCaller(session, env.api_url)
+
+
+def static_header_httpx(env: Env) -> Caller:
+    """A plain httpx.Client with a static Authorization header: the baseline of this library's httpx front end."""
+    import httpx
+
+    headers = {"Authorization": "Bearer " + _token_by_hand(env)}
+    return _HttpxCaller(httpx.Client(base_url=env.api_url, headers=headers, timeout=30))
 
 
 @dataclass(frozen=True)
@@ -280,6 +293,8 @@ class Library:
     setup: Callable[[Env], Caller]
     #: Why it cannot express a streamed or file body, if it cannot.
     no_stream: str | None = None
+    #: The key of the static-header client its per-request cost is compared with (the same HTTP library).
+    baseline: str = "static"
 
     def version(self) -> str:
         try:
@@ -290,7 +305,9 @@ class Library:
 
 LIBRARIES: tuple[Library, ...] = (
     Library("gaa", "genesys-auth-adapter session()", "genesys-auth-adapter", gaa_session),
-    Library("gaa-httpx", "genesys-auth-adapter httpx client()", "genesys-auth-adapter", gaa_httpx),
+    Library(
+        "gaa-httpx", "genesys-auth-adapter httpx client()", "genesys-auth-adapter", gaa_httpx, baseline="static-httpx"
+    ),
     Library(
         "sdk",
         "PureCloudPlatformClientV2 (official SDK)",
@@ -318,3 +335,6 @@ LIBRARIES: tuple[Library, ...] = (
 )
 
 BASELINE = Library("static", "requests.Session + static header", "requests", static_header)
+HTTPX_BASELINE = Library("static-httpx", "httpx.Client + static header", "httpx", static_header_httpx)
+#: The static-header clients, by key: each library's per-request cost is measured against its ``baseline``.
+BASELINES = {lib.key: lib for lib in (BASELINE, HTTPX_BASELINE)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from compare_libs import BASELINE, LIBRARIES
+from compare_libs import BASELINES, LIBRARIES
 
 Row = dict[str, Any]
 
@@ -43,6 +43,9 @@ def _described(m: dict[str, str]) -> str:
     return f"{m['platform']}, {m['cores']} cores{load}, Python {m['python']}, {m['date']}"
 
 
+_WORKLOAD_NAMES = {"cost": "per-request cost"}
+
+
 def markdown(data: dict[str, Any]) -> str:
     """The whole results page body: versions, machine, one table per workload."""
     from compare import BODY_CHUNKS, BODY_SIZE, LIFETIME, LIFETIMES, THREADS
@@ -56,12 +59,14 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     labels = {lib.key: lib.label for lib in LIBRARIES}
     for key, rerun in sorted(data.get("reruns", {}).items()):
-        out += [f"{labels.get(key, key)}: measured on its own, on {_described(rerun)}.", ""]
+        workloads = [_WORKLOAD_NAMES.get(name, name) for name in rerun.get("workloads", "").split(",") if name]
+        which = f" ({', '.join(workloads)})" if workloads else ""
+        out += [f"{labels.get(key, key)}{which}: measured on its own, on {_described(rerun)}.", ""]
     out += [
         "| library | version |",
         "|---|---|",
     ]
-    out += [f"| {lib.label} | {versions.get(lib.key, '?')} |" for lib in (*LIBRARIES, BASELINE)]
+    out += [f"| {lib.label} | {versions.get(lib.key, '?')} |" for lib in (*LIBRARIES, *BASELINES.values())]
     out += [
         "",
         f"### 1. A revocation under {THREADS} threads",
@@ -92,9 +97,10 @@ def markdown(data: dict[str, Any]) -> str:
         "",
         "### 3. A 401 on a streamed body and on a file body",
         "",
-        f"Every token is revoked, then one POST to the emulator's echo endpoint sends {BODY_SIZE} bytes, as a"
-        f" generator ({BODY_CHUNKS} chunks) or as an open file. The emulator logs what each send carried: a"
-        " re-send after the 401 must carry the same bytes, or the caller must get an error.",
+        "Each case starts from a fresh client holding a working token. Every token is revoked, then one POST to"
+        f" the emulator's echo endpoint sends {BODY_SIZE} bytes, as a generator ({BODY_CHUNKS} chunks) or as an"
+        " open file. The emulator logs what each send carried: a re-send after the 401 must carry the same"
+        " bytes, or the caller must get an error.",
         "",
     ]
 
@@ -103,6 +109,7 @@ def markdown(data: dict[str, Any]) -> str:
             part = r[kind]
             return [
                 part["sends"],
+                part.get("api_401"),
                 f"{part['final_bytes']} of {r['expected']}",
                 part["final_status"],
                 part["caller_error"],
@@ -110,7 +117,7 @@ def markdown(data: dict[str, Any]) -> str:
 
         return cells
 
-    headers = ["sends", "bytes received on the final send", "final status", "error the caller saw"]
+    headers = ["sends", "401s", "bytes received on the final send", "final status", "error the caller saw"]
     out += ["**Generator body**", "", *_table(data, "body401", headers, body("stream"))]
     out += ["", "**File body**", "", *_table(data, "body401", headers, body("file"))]
     out += [
@@ -146,16 +153,26 @@ def markdown(data: dict[str, Any]) -> str:
     out += [
         "### 6. Per-request cost",
         "",
-        "Median per-request time of `GET /api/v2/organizations/me` on a keep-alive connection (rounds of 100 requests,"
-        " interleaved with a plain `requests.Session` carrying a static Authorization header in the same process);"
-        " the ratio is the median of the per-round ratios. CPU is the client process's.",
+        "Median per-request time of `GET /api/v2/organizations/me` on a keep-alive connection (rounds of 100"
+        " requests, interleaved in the same process with a static-header client of the same HTTP library: a plain"
+        " `requests.Session` carrying a fixed Authorization header, or for the httpx front end a plain"
+        " `httpx.Client`); the ratio is the median of the per-round ratios. CPU is the client process's.",
         "",
     ]
     out += _table(
         data,
         "cost",
-        ["µs/request", "static header µs", "ratio", "client CPU µs", "static header CPU µs", "CPU ratio"],
+        [
+            "compared with",
+            "µs/request",
+            "static header µs",
+            "ratio",
+            "client CPU µs",
+            "static header CPU µs",
+            "CPU ratio",
+        ],
         lambda r: [
+            BASELINES[r.get("baseline", "static")].label,
             r["wall_us"],
             r["baseline_wall_us"],
             f"{r['wall_ratio']:.2f}",
@@ -164,6 +181,24 @@ def markdown(data: dict[str, Any]) -> str:
             f"{r['cpu_ratio']:.2f}",
         ],
     )
+    counted = data.get("instructions", {})
+    if counted:
+        out += [
+            "",
+            "**Instructions per request** (`bench/instructions.py`: the client process under callgrind, the"
+            " difference of a 130- and a 30-request run, against the same HTTP library with a static header on one"
+            " loopback keep-alive server): a count, not a time, so a busy machine does not blur it.",
+            "",
+            "| library | instructions per request | static header | ratio | measured |",
+            "|---|---|---|---|---|",
+        ]
+        for library in LIBRARIES:
+            entry = counted.get(library.key)
+            if entry is not None:
+                out.append(
+                    f"| {library.label} | {entry['per_request']:,} | {entry['baseline_per_request']:,}"
+                    f" ({entry['baseline']}) | {entry['ratio']:.4f} | {entry['measured']['date']} |"
+                )
     return "\n".join(out) + "\n"
 
 
@@ -233,7 +268,7 @@ def write_report(data: dict[str, Any], out: Path) -> None:
         data,
         "cost",
         [("wall_ratio", "time ratio"), ("cpu_ratio", "client CPU ratio")],
-        "Per-request cost, relative to a static Authorization header (1.0)",
+        "Per-request time, relative to a static-header client of the same HTTP library (1.0)",
         out / "compare-cost.png",
         reference=1.0,
     )
@@ -279,6 +314,10 @@ Each one as its own documentation shows for client credentials (`bench/compare_l
 - **requests-oauth2client**: `OAuth2Client(token_url, auth=ClientSecretBasic(id, secret))` and
   `OAuth2ClientCredentialsAuth(client)` as a session's `auth`.
 
+The per-request cost is measured against a **static-header client** of the same HTTP library: a plain
+`requests.Session`, or a plain `httpx.Client` for the httpx front end, each carrying one token fetched by
+hand in a fixed `Authorization` header.
+
 authlib and requests-oauthlib are told that plain http is fine (`AUTHLIB_INSECURE_TRANSPORT`,
 `OAUTHLIB_INSECURE_TRANSPORT`), requests-oauth2client gets `testing=True`: the emulator speaks http.
 
@@ -292,9 +331,13 @@ authlib and requests-oauthlib are told that plain http is fine (`AUTHLIB_INSECUR
 - **Storage redirect**: the emulator's origins share the host 127.0.0.1 and differ by port; requests drops
   the Authorization header on a redirect to another host or port, so every requests-based library passes here.
   A library that adds the header itself on every hop would show up in this column.
-- **Per-request cost**: a shared machine, the emulator in another process; differences of a few percent
-  can be run-to-run spread: compare two runs before reading much into them. httpx and the SDK's urllib3
-  transport are faster than requests itself.
+- **Per-request cost**: each client against a static-header client of its own HTTP library (requests, or
+  httpx for the httpx front end), so the ratio is what the library adds, not which HTTP library is faster.
+  The times come from a shared machine with the emulator in another process: differences of a few percent
+  can be run-to-run spread. The instruction counts (where valgrind was installed) do not move with the load.
+  `python bench/compare.py --per-request` re-measures this section alone.
+- **Every case starts from a client holding a working token** (one GET succeeded), except the throttled
+  login, which is about getting the first token.
 - **Bodies after a 401**: google-auth's `AuthorizedSession` re-sends the request with the same body object;
   a generator or a file that the first send consumed goes out empty, and the server's 200 to that empty
   body is what the caller gets.

@@ -25,6 +25,11 @@ ENV_LOGIN_URL = "GENESYS_LOGIN_URL"
 ENV_API_URL = "GENESYS_API_URL"
 ENV_TOKEN_STORE = "GENESYS_TOKEN_STORE"
 ENV_RATE_LIMIT = "GENESYS_RATE_LIMIT"
+ENV_TOKEN_POOL = "GENESYS_TOKEN_POOL"
+ENV_GRANT = "GENESYS_GRANT"
+ENV_REDIRECT_URI = "GENESYS_REDIRECT_URI"
+ENV_ORG_NAME = "GENESYS_ORG_NAME"
+ENV_SAML2_ASSERTION = "GENESYS_SAML2_ASSERTION"
 _NAMES = (
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
@@ -34,6 +39,11 @@ _NAMES = (
     ENV_API_URL,
     ENV_TOKEN_STORE,
     ENV_RATE_LIMIT,
+    ENV_TOKEN_POOL,
+    ENV_GRANT,
+    ENV_REDIRECT_URI,
+    ENV_ORG_NAME,
+    ENV_SAML2_ASSERTION,
 )
 _CREDENTIALS = (ENV_CLIENT_ID, ENV_CLIENT_SECRET)
 _URLS = (ENV_LOGIN_URL, ENV_API_URL)
@@ -201,21 +211,25 @@ def token_store_setting(
 def pacing_settings(
     environ: Mapping[str, str] | None = None, *, dotenv_path: str | None = None, use_dotenv: bool = True
 ) -> dict[str, int]:
-    """``GENESYS_RATE_LIMIT`` as the ``rate_limit`` option, when it is set.
+    """``GENESYS_RATE_LIMIT`` and ``GENESYS_TOKEN_POOL`` as the ``rate_limit`` and ``token_pool`` options, when set.
 
     The environment wins over ``.env``.
 
     Raises:
-        ConfigurationError: A value that is not a whole number >= 1.
+        ConfigurationError: A value that is not a whole number >= 1 (a pool of at most 32 tokens).
     """
     settings = _read_sources(environ, dotenv_path=dotenv_path, use_dotenv=use_dotenv).merged()
     found: dict[str, int] = {}
-    for name, option, example in ((ENV_RATE_LIMIT, "rate_limit", "300"),):
+    for name, option, example, top in (
+        (ENV_RATE_LIMIT, "rate_limit", "300", None),
+        (ENV_TOKEN_POOL, "token_pool", "4", 32),
+    ):
         value = settings.get(name)
         if value is None:
             continue
-        if not value.isdigit() or int(value) < 1:
-            raise ConfigurationError(f"{name} must be a whole number >= 1 (such as {example}), not {value!r}")
+        if not value.isdigit() or int(value) < 1 or (top is not None and int(value) > top):
+            bound = ">= 1" if top is None else f"from 1 to {top}"
+            raise ConfigurationError(f"{name} must be a whole number {bound} (such as {example}), not {value!r}")
         found[option] = int(value)
     return found
 

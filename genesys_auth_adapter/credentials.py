@@ -25,6 +25,10 @@ class TokenSource(Protocol):
     library, through the same retries, and whose answer is parsed in one place), or gets tokens some
     other way (:meth:`token_request` returns None and :meth:`obtain` is called: a refresh callback, a
     vault). Sources are frozen values that know nothing of HTTP libraries.
+
+    A user grant (:mod:`.grants`) also has ``refresh_request(refresh_token)``, ``initial_refresh_token()`` and
+    ``store_identity()``: its refresh tokens are then kept and rotated in a token store
+    (:mod:`.stores.user_fetch`).
     """
 
     @property
@@ -45,9 +49,14 @@ class TokenSource(Protocol):
         """
 
 
-def _resolve_urls(
+def resolve_urls(
     region: str | None, api_url: str | None, login_url: str | None, *, need_login: bool
 ) -> tuple[str, str]:
+    """The (API, login) base URLs from a region and the overrides; the login URL "" when not needed and unknown.
+
+    Raises:
+        ConfigurationError: No region and no API URL, or a URL that cannot be used.
+    """
     if region is not None and region.strip():
         found = get_region(region)
         api_url = api_url or found.api_url
@@ -74,7 +83,8 @@ def _resolve_urls(
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 
 
-def _check_basic_auth_part(value: str, name: str, *, colon_allowed: bool) -> None:
+def check_basic_auth_part(value: str, name: str, *, colon_allowed: bool) -> None:
+    """Refuse a client id or secret that HTTP Basic auth cannot carry (the message never quotes it)."""
     # The value is never quoted: a secret, or an id pasted next to one.
     if not _PRINTABLE_ASCII.fullmatch(value):
         raise ConfigurationError(
@@ -125,9 +135,9 @@ class ClientCredentials:
         if missing:
             raise ConfigurationError(f"Missing {' and '.join(missing)}: give the OAuth client's id and secret.")
         client_id, client_secret = client_id.strip(), client_secret.strip()
-        _check_basic_auth_part(client_id, "client_id", colon_allowed=False)
-        _check_basic_auth_part(client_secret, "client_secret", colon_allowed=True)
-        api, login = _resolve_urls(region, api_url, login_url, need_login=True)
+        check_basic_auth_part(client_id, "client_id", colon_allowed=False)
+        check_basic_auth_part(client_secret, "client_secret", colon_allowed=True)
+        api, login = resolve_urls(region, api_url, login_url, need_login=True)
         object.__setattr__(self, "client_id", client_id)
         object.__setattr__(self, "client_secret", client_secret)
         object.__setattr__(self, "api_url", api)
@@ -198,7 +208,7 @@ class AccessToken:
             IssuedToken(token, expires_in=expires_in)
         except ValueError as exc:
             raise ConfigurationError(f"Unusable access token: {exc}.") from None
-        api, _ = _resolve_urls(region, api_url, None, need_login=False)
+        api, _ = resolve_urls(region, api_url, None, need_login=False)
         object.__setattr__(self, "access_token", token)
         object.__setattr__(self, "api_url", api)
         object.__setattr__(self, "expires_in", expires_in)

@@ -7,7 +7,9 @@ Every exception the library raises on purpose derives from ``requests.RequestExc
      └── GenesysError
           ├── ConfigurationError (also ValueError)    bad or missing settings, unknown region
           ├── TokenRequestError                       the login service refused or failed
-          │    └── TokenWaitTimeout                   another thread's token request took too long
+          │    ├── TokenWaitTimeout                   another thread's token request took too long
+          │    └── LoginRequiredError                 a user grant has no usable login: no refresh token
+          │                                           stored, or it was refused (run genesys-auth login)
           ├── ApiError                                a Genesys error response from the API host
           │    └── RateLimitedError                   a 429 from the API host
           ├── UnreplayableBodyError                   a 401 came back and the body cannot be sent again
@@ -17,7 +19,8 @@ Every exception the library raises on purpose derives from ``requests.RequestExc
           │                                           request's time budget (not sent)
           └── PaginationError                         a listing had too many pages, or a page was not JSON
 
-Messages never contain an access token, a client secret or an Authorization header.
+Messages never contain an access token, a refresh token, a client secret, an authorization code, a PKCE
+verifier, a SAML assertion or an Authorization header.
 
 Every error pickles and copies with its fields (status, code, message, correlation id, details,
 attempts, history...), so it crosses a ``multiprocessing`` or ``concurrent.futures`` process pool
@@ -129,6 +132,15 @@ def is_login_throttle(error: str | None, description: str | None) -> bool:
 
 class TokenWaitTimeout(TokenRequestError):
     """Waiting for a token request made by another thread took longer than allowed."""
+
+
+class LoginRequiredError(TokenRequestError):
+    """A user grant cannot get a token without the user: log in again (``genesys-auth login``).
+
+    Raised when no refresh token is stored for the client, when the login service refused the refresh
+    token (``invalid_grant``: it expired, was revoked, or the user logged out), or after a logout. Never
+    retried: the message says how to log in again.
+    """
 
 
 class ApiError(GenesysError):

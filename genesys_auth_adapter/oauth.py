@@ -45,13 +45,30 @@ class TokenRequest:
         url: The token endpoint, such as ``https://login.mypurecloud.com/oauth/token``.
         form: The form fields (``grant_type`` and the grant's own).
         basic: The (client id, client secret) pair for the Basic header, or None (never shown in ``repr``).
-        secret: A value to scrub from any text quoted in errors (never shown in ``repr``).
+        secret: The client secret (for the store's binding), scrubbed from any text quoted in errors
+            (never shown in ``repr``).
+        hidden: Other values of the form to scrub from any text quoted in errors: a refresh token, an
+            authorization code, a PKCE verifier, a SAML assertion (never shown in ``repr``).
     """
 
     url: str
-    form: tuple[tuple[str, str], ...]
+    form: tuple[tuple[str, str], ...] = field(repr=False)
     basic: tuple[str, str] | None = field(default=None, repr=False)
     secret: str = field(default="", repr=False)
+    hidden: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def grant_type(self) -> str:
+        """The ``grant_type`` of the form ("" when missing)."""
+        return dict(self.form).get("grant_type", "")
+
+    @property
+    def scrubbed(self) -> tuple[str, ...]:
+        """Every value of this request that must never appear in a message."""
+        return tuple(value for value in (self.secret, *self.hidden) if value)
+
+    def __repr__(self) -> str:
+        return f"TokenRequest(url={self.url!r}, grant_type={self.grant_type!r})"
 
 
 def login_outcome(response: HttpResponse, *, sent_wall: float, received_wall: float) -> Outcome:
@@ -59,7 +76,7 @@ def login_outcome(response: HttpResponse, *, sent_wall: float, received_wall: fl
     status = response.status_code
     headers = response.headers
     correlation_id = headers.get(CORRELATION_HEADER)
-    throttled = status == 400 and _throttle_description(_json_object(response)) is not None
+    throttled = status == 400 and _throttle_description(json_object(response)) is not None
     detail = f"HTTP {status}" + (" invalid_request: rate limit exceeded" if throttled else "")
     if correlation_id:
         detail += f" (correlation id {correlation_id})"
@@ -90,12 +107,12 @@ def unreachable(url: str, error: BaseException) -> TokenRequestError:
     )
 
 
-def exhausted(verdict: Verdict, response: HttpResponse | None, *, secret: str) -> TokenRequestError:
+def exhausted(verdict: Verdict, response: HttpResponse | None, *, secret: str | tuple[str, ...]) -> TokenRequestError:
     """The error for a token request whose retries ran out, saying so when the service was throttling."""
     last = verdict.history[-1] if verdict.history else None
     status = last.status if last is not None else None
     correlation_id = last.correlation_id if last is not None else None
-    description = None if response is None else _throttle_description(_json_object(response))
+    description = None if response is None else _throttle_description(json_object(response))
     text = _scrub(f"Token request failed: {verdict.message}", secret)
     if description is None and status != 429:
         return TokenRequestError(text, status=status, correlation_id=correlation_id, response=response)
@@ -114,15 +131,17 @@ def exhausted(verdict: Verdict, response: HttpResponse | None, *, secret: str) -
     )
 
 
-def parse_token_response(response: HttpResponse, *, secret: str = "") -> IssuedToken:
+def parse_token_response(response: HttpResponse, *, secret: str | tuple[str, ...] = "") -> IssuedToken:
     """Read an ``/oauth/token`` answer.
 
     Args:
         response: The login service's response (its body read).
-        secret: A value to scrub from any text quoted in error messages.
+        secret: A value (or several: :attr:`TokenRequest.scrubbed`) to scrub from any text quoted in
+            error messages.
 
     Returns:
-        The issued token, from a 200 answer with an ``access_token``.
+        The issued token, from a 200 answer with an ``access_token`` (and its ``refresh_token``, when the
+        grant gives one).
 
     Raises:
         TokenRequestError: For any other answer; the message carries the status, the OAuth error,
@@ -130,7 +149,7 @@ def parse_token_response(response: HttpResponse, *, secret: str = "") -> IssuedT
     """
     status = response.status_code
     correlation_id = response.headers.get(CORRELATION_HEADER)
-    body = _json_object(response)
+    body = json_object(response)
     if status == 200 and body is not None:
         access_token = body.get("access_token")
         if isinstance(access_token, str) and access_token.strip():
@@ -141,6 +160,7 @@ def parse_token_response(response: HttpResponse, *, secret: str = "") -> IssuedT
                     expires_in=_expires_in(body.get("expires_in")),
                     token_type=str(body.get("token_type") or "bearer").strip(),
                     minted_now=True,
+                    refresh_token=_text(body.get("refresh_token")),
                 )
             except ValueError as exc:
                 raise TokenRequestError(
@@ -176,6 +196,8 @@ def parse_token_response(response: HttpResponse, *, secret: str = "") -> IssuedT
         message += ". The login service is throttling token requests: try again later, and reuse tokens."
     elif error in ("invalid_client", "unauthorized_client") or status == 401:
         message += ". Check the client id and secret (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET) and the region."
+    elif error == "invalid_grant":
+        message += ". The code, refresh token or assertion was refused (used, expired or revoked)."
     raise TokenRequestError(
         _scrub(message, secret),
         status=status,
@@ -198,7 +220,8 @@ def _throttle_description(body: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _json_object(response: HttpResponse) -> Mapping[str, Any] | None:
+def json_object(response: HttpResponse) -> Mapping[str, Any] | None:
+    """The response's body as a JSON object, or None when it is not one."""
     try:
         body = json.loads(response.content or b"null")
     except ValueError:
@@ -224,5 +247,8 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
+def _scrub(text: str, secret: str | tuple[str, ...]) -> str:
+    for value in (secret,) if isinstance(secret, str) else secret:
+        if value:
+            text = text.replace(value, "***")
+    return text

@@ -110,12 +110,13 @@ def session(credentials: TokenSource | None = None, **options: Any) -> GenesysSe
             :class:`RetryPolicy` for token and API requests) and ``store`` (a shared token store:
             ``"file"``, a Redis URL...; by default ``GENESYS_TOKEN_STORE`` from the environment or ``.env``),
             ``rate_limit`` (requests per minute per token; by default ``GENESYS_RATE_LIMIT``, else learned
-            from 429s) and ``pacing`` go to :class:`GenesysAuth`; the rest to :class:`GenesysAdapter`.
+            from 429s), ``pacing`` and ``token_pool`` (tokens one client may hold; by default
+            ``GENESYS_TOKEN_POOL``, else 1) go to :class:`GenesysAuth`; the rest to :class:`GenesysAdapter`.
 
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.
     """
-    names = ("clock", "timeout", "wait_timeout", "http", "retry", "store", "rate_limit", "pacing")
+    names = ("clock", "timeout", "wait_timeout", "http", "retry", "store", "rate_limit", "pacing", "token_pool")
     auth_options = {k: options.pop(k) for k in names if k in options}
     if "store" not in auth_options:
         auth_options["store"] = token_store_setting(credentials_given=credentials is not None)

@@ -1,6 +1,7 @@
 """The ``genesys-auth`` command line (also ``python -m genesys_auth_adapter``).
 
-Subcommands, one module each: ``api`` (a request, or a whole listing, printed as JSON), ``token`` (an
+Subcommands, one module each: ``api`` (a request, or a whole listing, printed as JSON, as the logged-in
+user or the client: :mod:`.identity`), ``login`` and ``logout`` (a user's browser login), ``token`` (an
 access token for shell pipelines), ``skew`` (this machine's clock against the servers'), ``emulator``
 (the local emulator in the foreground), ``demo`` (the library against the emulator, under trouble) and
 ``completion`` (a bash, zsh or fish completion script).
@@ -16,7 +17,7 @@ import os
 import sys
 
 from .. import __version__
-from . import api, completion, demo, emulator, skew, token
+from . import api, completion, demo, emulator, login, logout, skew, token
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, report
 from .progress import Progress, library_notes
 
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, main=True)
     subcommands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     subcommands.required = True
-    for module in (api, token, skew, emulator, demo, completion):
+    for module in (api, login, logout, token, skew, emulator, demo, completion):
         module.register(subcommands)
     # Global options work after the subcommand too (`genesys-auth api /x -v`); argparse only reads an
     # option in the parser it was declared in, so each subcommand declares them again under its own dest.

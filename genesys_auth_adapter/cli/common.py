@@ -7,15 +7,17 @@ import contextlib
 import json
 import logging
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO, TypeVar
 
 import requests
 
 from ..causes import root_cause
-from ..config import from_env, token_store_setting
+from ..config import token_store_setting
 from ..errors import ApiError, ConfigurationError, GenesysError, without_query
 from ..session import DEFAULT_TIMEOUT, GenesysSession, session
+from ..stores import resolve_store
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -33,6 +35,10 @@ class UsageError(Exception):
     """The command line was well-formed for argparse but cannot be acted on (bad JSON, a missing file)."""
 
 
+#: The ``type=`` functions :func:`bounded` made: their values are numbers, never file names to complete.
+NUMBER_TYPES: weakref.WeakSet[Callable[[str], Any]] = weakref.WeakSet()
+
+
 def bounded(kind: Callable[[str], N], low: N, high: N, what: str) -> Callable[[str], N]:
     """An argparse ``type=`` that parses with ``kind`` and accepts ``low`` to ``high`` only."""
 
@@ -45,6 +51,7 @@ def bounded(kind: Callable[[str], N], low: N, high: N, what: str) -> Callable[[s
             raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
         return value
 
+    NUMBER_TYPES.add(parse)
     return parse
 
 
@@ -67,15 +74,24 @@ def store_choice(args: argparse.Namespace) -> str:
 
 
 def api_session(args: argparse.Namespace | None = None) -> GenesysSession:
-    """A session configured from the environment and the working directory's ``.env`` file.
+    """A session configured from the environment and the working directory's ``.env`` file, acting as the
+    logged-in user when the token store holds a login for the configured client (see :mod:`.identity`).
 
     Closing it also closes the private session its token requests go through.
 
     Raises:
         ConfigurationError: Settings are missing or invalid.
     """
-    store = store_choice(args) if args is not None else "none"
-    return session(from_env(), store=store)
+    from .identity import configured_source  # the user grants import the browser login: only when needed
+
+    spec = store_choice(args) if args is not None else "none"
+    store = resolve_store(spec)
+    try:
+        source = configured_source(store)
+    finally:
+        if store is not None:
+            store.close()
+    return session(source, store=spec)
 
 
 def error(message: str, err: TextIO | None = None) -> None:

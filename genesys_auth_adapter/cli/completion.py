@@ -2,7 +2,8 @@
 
 The scripts are written from the parser's subcommands and options at run time, so they always offer what
 this version of the command accepts: option values with fixed choices (``-X``, ``completion``'s shell)
-complete to those choices, other option values to file names.
+complete to those choices, numbers (``login --port N``, ``--timeout SECONDS``) to nothing, other option
+values to file names.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .common import EXIT_OK, PROG
+from .common import EXIT_OK, NUMBER_TYPES, PROG
 
 SHELLS = ("bash", "zsh", "fish")
 #: A word the scripts can hold without quoting (option strings, subcommand names, choices).
@@ -37,6 +38,7 @@ class Option:
         takes_value: Whether a value follows it.
         choices: The values it accepts, when they are a fixed list; else empty.
         repeatable: Whether it may be given more than once.
+        number: Whether its value is a number (nothing to complete, not even a file name).
     """
 
     flags: tuple[str, ...]
@@ -44,6 +46,7 @@ class Option:
     takes_value: bool
     choices: tuple[str, ...]
     repeatable: bool
+    number: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ def _command(name: str, help_text: str, parser: argparse.ArgumentParser) -> Comm
                 takes_value=action.nargs != 0,
                 choices=tuple(str(choice) for choice in _choices(action)),
                 repeatable=isinstance(action, (argparse._AppendAction, argparse._CountAction)),
+                number=action.type in NUMBER_TYPES,
             )
         )
     return Command(name, _one_line(help_text), tuple(options), positional)
@@ -167,8 +171,11 @@ def _bash(root: Command, commands: list[Command]) -> Iterator[str]:
             yield "            case $prev in"
             for option in valued:
                 values = " ".join(option.choices)
-                # No choices: leave COMPREPLY empty and let `complete -o default` offer file names.
+                # No choices: leave COMPREPLY empty and let `complete -o default` offer file names; a number
+                # turns that off for this completion.
                 reply = f'COMPREPLY=($(compgen -W "{values}" -- "$cur"))' if values else ":"
+                if option.number:
+                    reply = "compopt +o default 2>/dev/null"
                 yield f"                {'|'.join(option.flags)}) {reply}; return ;;"
             yield "            esac"
         flags = " ".join(flag for option in command.options for flag in option.flags)
@@ -225,6 +232,8 @@ def _zsh_specs(command: Command) -> Iterator[str]:
         value = ""
         if option.takes_value:
             value = f":value:({' '.join(option.choices)})" if option.choices else ":value:_files"
+            if option.number:
+                value = ":number: "  # a message, no completion
         for flag in option.flags:
             yield f"'{exclusive}{flag}[{option.help}]{value}'"
 
@@ -244,6 +253,8 @@ def _fish(root: Command, commands: list[Command]) -> Iterator[str]:
                 parts.append(f"-l {flag[2:]}" if flag.startswith("--") else f"-s {flag[1:]}")
             if option.choices:
                 parts.append(f"-x -a '{' '.join(option.choices)}'")
+            elif option.number:
+                parts.append("-x")  # a value, and no file names
             elif option.takes_value:
                 parts.append("-r -F")
             parts.append(f"-d '{option.help}'")

@@ -19,6 +19,7 @@ Serve a local emulator of Genesys Cloud (login, API and storage origins on 127.0
 print the export lines that point genesys-auth, or any script using this library, at it:
 
   genesys-auth emulator --skew 300 --token-lifetime 60
+  genesys-auth emulator --grant pkce     # a PKCE client: then genesys-auth login
   # in another shell, after pasting the export lines:
   genesys-auth api /api/v2/users --paginate"""
 
@@ -71,6 +72,25 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="PREFIX=N",
         help="N requests per window for the whole org under PREFIX, e.g. /api/v2/analytics=60 (repeatable)",
     )
+    parser.add_argument(
+        "--grant",
+        choices=("code", "pkce", "saml2"),
+        default=None,
+        help="print the variables of the user client of this grant (default: the client-credentials client)",
+    )
+    parser.add_argument(
+        "--consent",
+        choices=("auto", "form", "deny"),
+        default="auto",
+        help="how /oauth/authorize answers: consent at once (default), an Allow/Deny form, or deny",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="user tokens unused this long get 401 (default: idle expiry off)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -92,12 +112,14 @@ def run(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit,
             rate_window=args.rate_window,
             endpoint_limits=dict(args.endpoint_limit),
+            consent=args.consent,
+            idle_timeout=args.idle_timeout,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     try:
         with _terminate_as_interrupt():
-            serve_forever(emu, sys.stdout)
+            serve_forever(emu, sys.stdout, args.grant)
     except OSError as exc:
         error(f"cannot listen on 127.0.0.1 (port {args.port}): {exc.strerror or exc}")
         return EXIT_FAILURE

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import from_env
+from ..stores import resolve_store
 from ..transport.auth import GenesysAuth
 from .common import EXIT_OK, add_store_option, store_choice
+from .identity import configured_source
 from .progress import progress_of
 
 DESCRIPTION = """\
-Print an access token for the configured OAuth client (and nothing else), for example:
+Print an access token (and nothing else): the logged-in user's when `genesys-auth login` has stored a
+login for GENESYS_CLIENT_ID, else the OAuth client's own. For example:
 
   curl -H "Authorization: Bearer $(genesys-auth token)" https://api.mypurecloud.com/api/v2/organizations/me
 
@@ -45,10 +47,17 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def run(args: argparse.Namespace) -> int:
     """Run ``genesys-auth token``."""
-    credentials = from_env()
-    auth = GenesysAuth(credentials, store=store_choice(args))
+    spec = store_choice(args)
+    store = resolve_store(spec)
     try:
-        with progress_of(args).waiting(f"waiting for a token from {credentials.login_url}"):
+        credentials = configured_source(store)  # the stored login, else the client's own token
+    finally:
+        if store is not None:
+            store.close()
+    auth = GenesysAuth(credentials, store=spec)
+    try:
+        login_url = getattr(credentials, "login_url", credentials.api_url)
+        with progress_of(args).waiting(f"waiting for a token from {login_url}"):
             # --renew: as after a 401, the stored entry goes if it still holds this token; one new token is
             # stored. Otherwise token() verifies a stored token first (never one dead on the server's clock).
             manager = auth.manager

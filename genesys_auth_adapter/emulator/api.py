@@ -11,7 +11,8 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from . import analytics, data, params
+from . import analytics, data, params, tokenapi
+from .clients import GrantConfig
 from .control import PREFIX as CONTROL_PREFIX
 from .errors import RouteError, bad_credentials, genesys_error, not_found, rate_limited
 from .messages import App, Request, Response, json_response
@@ -35,10 +36,14 @@ class ApiApp:
         state: The shared emulator state.
         signed_url: Returns the pre-signed storage URL of a download id.
         control: The app for ``/_emulator/`` control requests.
+        grants: The user clients, to describe a user token's client.
     """
 
-    def __init__(self, state: EmulatorState, signed_url: Callable[[str], str], control: App) -> None:
+    def __init__(
+        self, state: EmulatorState, signed_url: Callable[[str], str], control: App, grants: GrantConfig
+    ) -> None:
         self._state = state
+        self._grants = grants
         self._signed_url = signed_url
         self._control = control
         self._user_index = {data.stable_id(f"user:{i}"): i for i in range(state.users)}
@@ -49,7 +54,8 @@ class ApiApp:
             (_methods("GET"), re.compile("/api/v2/users/([^/]+)"), self._user),
             (_methods("GET"), re.compile("/api/v2/organizations/me"), self._organization),
             (_methods("GET"), re.compile("/api/v2/authorization/roles(?:/.*)?"), self._roles),
-            (_methods("GET", "HEAD", "DELETE"), re.compile("/api/v2/tokens/me"), self._token_info),
+            (_methods("GET", "HEAD", "DELETE"), re.compile(re.escape(tokenapi.TOKENS_ME)), self._token_info),
+            (_methods("GET", "PUT"), re.compile(re.escape(tokenapi.TOKENS_TIMEOUT)), self._token_timeout),
             (_methods("POST"), re.compile("/api/v2/analytics/conversations/details/query"), self._query),
             (_methods("POST"), re.compile(jobs), self._create_job),
             (_methods("GET"), re.compile(jobs + "/([^/]+)"), self._job),
@@ -75,6 +81,9 @@ class ApiApp:
         token = _bearer(request.header("authorization"))
         if token is None or not state.token_valid(token):
             return bad_credentials()
+        if not state.grants.use(token, state.now(), preserve_idle=tokenapi.preserves_idle(request)):
+            state.revoke(token)  # idle past the organization's idle timeout: gone for good
+            return bad_credentials()
         # No inin-ratelimit-* headers: Genesys removed them after 5 June 2021; a 429 says Retry-After.
         refused = state.count_rate(token, request.path)
         if refused is not None:
@@ -99,9 +108,14 @@ class ApiApp:
     # Endpoints. Each takes (request, path match, token).
 
     def _needs_user(self, request: Request, match: re.Match[str], token: str) -> Response:
-        # Every token the emulator issues is a client-credentials token: no user is behind it. The message
-        # is Genesys' (measured against a real org); the code is inferred, not observed.
-        return genesys_error(400, "bad.request", USER_CONTEXT_REQUIRED)
+        owner = self._state.grants.owner(token)
+        if owner is None:
+            # A client-credentials token: no user is behind it. The message is Genesys' (measured against a
+            # real org); the code is inferred, not observed.
+            return genesys_error(400, "bad.request", USER_CONTEXT_REQUIRED)
+        if request.path != "/api/v2/users/me":
+            return not_found(request.path)
+        return json_response(200, data.user(owner.user))
 
     def _users(self, request: Request, match: re.Match[str], token: str) -> Response:
         query = request.params()
@@ -147,23 +161,10 @@ class ApiApp:
         )
 
     def _token_info(self, request: Request, match: re.Match[str], token: str) -> Response:
-        if request.method == "DELETE":
-            self._state.revoke(token)
-            return Response(204)
-        if request.method == "HEAD":
-            return Response(200)
-        org = data.organization()
-        org_ref = {"id": org["id"], "name": org["name"], "selfUri": org["selfUri"]}
-        client = {"id": self._state.client_id, "name": "Emulator client", "organization": org_ref}
-        body: dict[str, object] = {
-            "organization": org_ref,
-            "homeOrganization": org_ref,
-            "authorizedScope": [],
-            "OAuthClient": client,
-            # A client-credentials token acts for no user (Genesys answers null here for one).
-            "authenticatedUser": None,
-        }
-        return json_response(200, body)
+        return tokenapi.tokens_me(self._state, self._grants, request, token)
+
+    def _token_timeout(self, request: Request, match: re.Match[str], token: str) -> Response:
+        return tokenapi.tokens_timeout(self._state, request)
 
     def _query(self, request: Request, match: re.Match[str], token: str) -> Response:
         return analytics.details_query(self._state, request)

@@ -11,6 +11,7 @@ from typing import TypeVar
 from . import ratelimit, settings
 from .errors import RouteError, bad_request, not_found
 from .faults import TOKEN_STATUSES, Fault, make_fault
+from .grants import check_idle_timeout
 from .messages import JsonObject, Request, Response, json_response, parse_json_object
 from .state import EmulatorState
 
@@ -30,6 +31,7 @@ _KEYS = {
     "rateWindow",
     "endpointLimits",
     "rateLimitDetails",
+    "idleTimeout",
 }
 
 #: The control endpoints and the fields of ``POST /_emulator/faults``, for ``genesys-auth emulator --help``.
@@ -60,7 +62,12 @@ control endpoints on the API origin (no token needed; never counted, logged or f
                                {"key", "namespace", "value"}; false leaves it out
                                (a change to rateLimit, rateWindow or endpointLimits restarts every window;
                                Retry-After is the seconds until the exceeded window closes)
-  POST /_emulator/revoke-all   every token issued so far gets 401 on its next use
+    "idleTimeout"              seconds a user token may stay unused before it gets 401, above 0 and at
+                               most 28800 (null: idle expiry off)
+  POST /_emulator/revoke-all   every access token issued so far gets 401 on its next use (refresh tokens
+                               stay valid)
+  POST /_emulator/revoke-refresh-tokens
+                               every refresh token issued so far gets invalid_grant
   GET  /_emulator/counters     what the emulator counted (requests, token requests, 401s, 429s and by
                                which limit, requests per token, ...)
   GET  /_emulator/requests     the last 1000 API requests
@@ -92,6 +99,9 @@ class ControlApp:
         if route == ("POST", "revoke-all"):
             state.revoke_all()
             return json_response(200, _OK)
+        if route == ("POST", "revoke-refresh-tokens"):
+            state.grants.revoke_refresh_tokens()
+            return json_response(200, _OK)
         if route == ("POST", "faults"):
             spec = parse_json_object(request.body)
             if spec is None:
@@ -111,7 +121,7 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
         state: The state to change.
         spec: ``{"token": {"count", "status", "retryAfter", "retryAfterDate", "error", "description"},
             "api": {... "paths"}, "rejectAllTokens", "tokenDelay", "skew", "tokenLifetime", "rateLimit",
-            "rateWindow", "endpointLimits", "rateLimitDetails"}``; every key optional. An absent
+            "rateWindow", "endpointLimits", "rateLimitDetails", "idleTimeout"}``; every key optional. An absent
             ``retryAfter`` means the Python method's default (1 for token, none for API); null means
             none. A token ``status`` of 400 is the login service's throttle (``invalid_request``, "rate
             limit exceeded; ..."), or the OAuth ``error`` and ``description`` given.
@@ -150,6 +160,9 @@ def apply_faults(state: EmulatorState, spec: JsonObject) -> None:
                 _checked(ratelimit.check_endpoint_limits, spec, "endpointLimits") if "endpointLimits" in spec else None
             )
             actions.append(lambda: state.set_rate_limits(per_token=per_token, window=window, endpoints=endpoints))
+        if "idleTimeout" in spec:
+            idle = _checked(check_idle_timeout, spec, "idleTimeout")
+            actions.append(lambda: state.grants.set_idle_timeout(idle))
         if "rateLimitDetails" in spec:
             details = _flag(spec, "rateLimitDetails")
             actions.append(lambda: state.set_rate_limit_details(details))

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+from . import data
 from .api import ApiApp
+from .clients import DEFAULT_REDIRECT_URIS, grant_config, grant_env
 from .control import ControlApp
 from .faults import TOKEN_STATUSES, FaultStatus, make_fault
+from .hold import TokenHold
 from .login import LoginApp
 from .server import Origin
-from .state import EmulatorState, TokenHold
+from .state import EmulatorState
 from .storage import StorageApp
 
 #: Seconds stop() waits for each origin's threads.
@@ -44,6 +47,16 @@ class Emulator:
         users: How many synthetic users exist (at most 100000).
         host: The address to listen on.
         port: 0 for three ephemeral ports; N for login on N, API on N+1, storage on N+2.
+        redirect_uris: The redirect URIs registered for the code and PKCE clients.
+        consent: How ``/oauth/authorize`` answers: ``auto`` (consent at once), ``form`` (an HTML form with
+            Allow and Deny) or ``deny`` (``error=access_denied``).
+        loopback_any_port: A registered loopback redirect URI matches the same URI on any port (RFC 8252);
+            False: exact match only.
+        pkce_refresh_tokens: Give the PKCE client refresh tokens too (off: as Genesys is taken to do).
+        idle_timeout: Seconds a user token may stay unused before it gets 401; None (default) leaves idle
+            expiry off. Any value above 0 up to 28800 here (short ones for tests); the API's ``PUT
+            /api/v2/tokens/timeout`` keeps Genesys' 300 to 28800.
+        login_user: The synthetic user (index) the code, PKCE and SAML2 clients act for.
 
     Raises:
         ValueError: On a setting outside its range (a NaN or infinite number included) or a bad port; the
@@ -65,9 +78,16 @@ class Emulator:
         rate_window: float = 60.0,
         endpoint_limits: Mapping[str, int] | None = None,
         rate_limit_details: bool = True,
+        redirect_uris: Sequence[str] = DEFAULT_REDIRECT_URIS,
+        consent: str = "auto",
+        loopback_any_port: bool = True,
+        pkce_refresh_tokens: bool = False,
+        idle_timeout: float | None = None,
+        login_user: int = 0,
     ) -> None:
         if not 0 <= port <= 65535 - 2:
             raise ValueError(f"port must be 0 or a port with two free ports above it, not {port}")
+        self._grants = grant_config(redirect_uris, consent, loopback_any_port, pkce_refresh_tokens, login_user)
         self._state = EmulatorState(
             client_id=client_id,
             client_secret=client_secret,
@@ -79,6 +99,7 @@ class Emulator:
             rate_window=rate_window,
             endpoint_limits=endpoint_limits,
             rate_limit_details=rate_limit_details,
+            idle_timeout=idle_timeout,
         )
         self._host = host
         self._port = port
@@ -130,11 +151,17 @@ class Emulator:
         """Wires the apps to the state and to each other's URLs (read at request time, once bound)."""
         state = self._state
         storage = StorageApp(state, self._url_key)
-        login = Origin("login", LoginApp(state, lambda: login.url, stopping), state.now, self._counter("login"))
+        login_app = LoginApp(state, lambda: login.url, stopping, self._grants)
+        login = Origin("login", login_app, state.now, self._counter("login"))
         storage_origin = Origin("storage", storage, state.now, self._counter("storage"))
         api = Origin(
             "api",
-            ApiApp(state, lambda download: storage.signed_url(storage_origin.url, download), ControlApp(state)),
+            ApiApp(
+                state,
+                lambda download: storage.signed_url(storage_origin.url, download),
+                ControlApp(state),
+                self._grants,
+            ),
             state.now,
             self._counter("api"),
         )
@@ -210,20 +237,74 @@ class Emulator:
         """The storage origin, ``http://host:port`` without a trailing slash (kept after stop())."""
         return self._url(2)
 
-    def env(self) -> dict[str, str]:
-        """Returns the environment variables that point a client at this emulator."""
-        return {
-            "GENESYS_CLIENT_ID": self._state.client_id,
-            "GENESYS_CLIENT_SECRET": self._state.client_secret,
-            "GENESYS_LOGIN_URL": self.login_url,
-            "GENESYS_API_URL": self.api_url,
-        }
+    def env(self, grant: str | None = None) -> dict[str, str]:
+        """Returns the environment variables that point a client at this emulator.
+
+        Args:
+            grant: None for the client-credentials client (``GENESYS_CLIENT_ID``, ``GENESYS_CLIENT_SECRET``,
+                ``GENESYS_LOGIN_URL``, ``GENESYS_API_URL``); ``"code"``, ``"pkce"`` or ``"saml2"`` for the
+                user client of that grant: its id, its secret (not for PKCE), the URLs, ``GENESYS_GRANT``,
+                ``GENESYS_REDIRECT_URI`` (code, PKCE), ``GENESYS_ORG_NAME`` and ``GENESYS_SAML2_ASSERTION``
+                (SAML2).
+
+        Raises:
+            ValueError: On another grant.
+        """
+        urls = {"GENESYS_LOGIN_URL": self.login_url, "GENESYS_API_URL": self.api_url}
+        if grant is None:
+            return {
+                "GENESYS_CLIENT_ID": self._state.client_id,
+                "GENESYS_CLIENT_SECRET": self._state.client_secret,
+                **urls,
+            }
+        return {**grant_env(self._grants, grant), **urls}
+
+    def saml_assertion(self) -> str:
+        """The one SAML2 assertion (base64) the SAML2 bearer grant accepts: it names :attr:`login_user`."""
+        return self._grants.saml_assertion
+
+    @property
+    def login_user(self) -> dict[str, Any]:
+        """The synthetic user the code, PKCE and SAML2 clients act for (what ``/api/v2/users/me`` answers)."""
+        return data.user(self._grants.clients["code"].user)
 
     # Tokens, faults and clocks.
 
     def revoke_all(self) -> None:
-        """Invalidates every token issued so far: each gets 401 on its next use."""
+        """Invalidates every access token issued so far: each gets 401 on its next use.
+
+        Refresh tokens stay valid, so a user client recovers by refreshing (see
+        :meth:`revoke_refresh_tokens`).
+        """
         self._state.revoke_all()
+
+    def revoke(self, token: str) -> None:
+        """Invalidates one token (the bare token, or its ``Authorization`` value): it gets 401 on its next use."""
+        self._state.revoke(token.split(" ", 1)[-1])
+
+    def revoke_refresh_tokens(self) -> None:
+        """Invalidates every refresh token issued so far: each gets ``invalid_grant`` (a logout everywhere).
+
+        Access tokens keep working until they expire or :meth:`revoke_all`.
+        """
+        self._state.grants.revoke_refresh_tokens()
+
+    def hold_next_refresh(self) -> TokenHold:
+        """Holds the answer to the next ``refresh_token`` request, after its rotation, until ``release()``.
+
+        When ``wait_minted(timeout)`` returns True the presented refresh token has already been retired and
+        the new access and refresh tokens exist; the client has not received them. An answer never
+        released goes out after 30 s. Set before the refresh is sent; it does not hold other grants.
+        """
+        return self._state.grants.hold_next_refresh()
+
+    def set_idle_timeout(self, seconds: float | None) -> None:
+        """Sets the organization's idle timeout for user tokens (None: off), above 0 and at most 28800 s.
+
+        Raises:
+            ValueError: When ``seconds`` is out of range.
+        """
+        self._state.grants.set_idle_timeout(seconds)
 
     def reject_all_tokens(self, reject: bool = True) -> None:
         """Makes every token, including newly issued ones, get 401 (a revoked grant); False undoes it."""

@@ -19,6 +19,9 @@ from typing import Any
 from . import settings, tokens
 from .data import ConversationQuery
 from .faults import Fault
+from .grants import GrantState
+from .hold import HOLD_LIMIT as HOLD_LIMIT  # re-exported: tests import it from here
+from .hold import TokenHold as TokenHold
 from .messages import Request
 from .ratelimit import RateLimiter, Refusal, check_endpoint_limits
 
@@ -59,36 +62,6 @@ class JobView:
     completed: float | None
 
 
-class TokenHold:
-    """Holds the answer to one token request after its token is minted, until :meth:`release`.
-
-    A revocation meanwhile revokes that token too: a token minted just before a revocation and received
-    just after it. The login origin waits at most :data:`HOLD_LIMIT` seconds, so a test that never
-    releases cannot hang the emulator.
-    """
-
-    def __init__(self) -> None:
-        self._minted = threading.Event()
-        self._released = threading.Event()
-
-    def wait_minted(self, timeout: float) -> bool:
-        """Wait until the held request's token is minted; False if ``timeout`` seconds passed first."""
-        return self._minted.wait(timeout)
-
-    def release(self) -> None:
-        """Let the held answer go."""
-        self._released.set()
-
-    def hold(self) -> None:
-        """Called by the login origin once the token is minted: wait for :meth:`release` (bounded)."""
-        self._minted.set()
-        self._released.wait(HOLD_LIMIT)
-
-
-#: The longest a token answer is held (seconds).
-HOLD_LIMIT = 30.0
-
-
 @dataclass
 class _Pending:
     remaining: int
@@ -116,6 +89,7 @@ class EmulatorState:
         endpoint_limits: Requests per window per organization, by path prefix under ``/api/v2/``.
         rate_limit_details: Put the ``limit`` object in the 429s of these limits.
         users: How many synthetic users exist.
+        idle_timeout: Seconds a user token may stay unused (None: idle expiry off); see :mod:`.grants`.
 
     Raises:
         ValueError: On a setting outside its range (see :mod:`.settings`), naming it.
@@ -134,6 +108,7 @@ class EmulatorState:
         rate_window: float = 60.0,
         endpoint_limits: Mapping[str, int] | None = None,
         rate_limit_details: bool = True,
+        idle_timeout: float | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -161,6 +136,8 @@ class EmulatorState:
         self._counts = dict.fromkeys(_COUNTER_NAMES, 0)
         self._by_path: dict[str, int] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
+        #: The user grants (codes, refresh tokens, user tokens, idle expiry), under their own lock.
+        self.grants = GrantState(idle_timeout)
 
     def __repr__(self) -> str:
         return f"EmulatorState(client_id={self.client_id!r}, client_secret='***')"
@@ -213,11 +190,12 @@ class EmulatorState:
 
     # Tokens.
 
-    def issue_token(self, issuer: str) -> tuple[str, int]:
+    def issue_token(self, issuer: str, client_id: str | None = None) -> tuple[str, int]:
         """Mints a token and records it.
 
         Args:
             issuer: The ``iss`` claim of a JWT token.
+            client_id: The ``sub`` claim of a JWT token; the client-credentials client by default.
 
         Returns:
             The token and its lifetime in seconds.
@@ -225,20 +203,29 @@ class EmulatorState:
         with self._lock:
             now, lifetime = self._now(), self._lifetime
         token = tokens.mint(
-            as_jwt=self.use_jwt, now=now, lifetime=lifetime, client_id=self.client_id, issuer=issuer, key=self._key
+            as_jwt=self.use_jwt,
+            now=now,
+            lifetime=lifetime,
+            client_id=client_id or self.client_id,
+            issuer=issuer,
+            key=self._key,
         )
+        stale: list[str] = []
         with self._lock:
             if len(self._expiry) >= _PRUNE_AT:
                 # A long manual run can mint many tokens; forget the expired ones now and then.
                 current = self._now()
-                for stale in [t for t, expiry in self._expiry.items() if expiry <= current]:
-                    del self._expiry[stale]
-                    self._serial.pop(stale, None)
-                    self._limiter.forget(stale)
+                stale = [t for t, expiry in self._expiry.items() if expiry <= current]
+                for old in stale:
+                    del self._expiry[old]
+                    self._serial.pop(old, None)
+                    self._limiter.forget(old)
             self._expiry[token] = now + lifetime
             self._issued_ever += 1
             self._serial[token] = self._issued_ever
             self._counts["tokens_issued"] += 1
+        if stale:
+            self.grants.forget_owners(stale)
         return token, lifetime
 
     def token_valid(self, token: str) -> bool:
@@ -252,12 +239,14 @@ class EmulatorState:
         with self._lock:
             self._expiry.pop(token, None)
             self._limiter.forget(token)
+        self.grants.forget_owners([token])
 
     def revoke_all(self) -> None:
-        """Revokes every token issued so far."""
+        """Revokes every access token issued so far (refresh tokens are :attr:`grants`' business)."""
         with self._lock:
             self._expiry.clear()
             self._limiter.clear_tokens()
+        self.grants.forget_owners(None)
 
     def reject_all_tokens(self, reject: bool) -> None:
         """Makes every token, including ones issued later, invalid (or valid again)."""
@@ -384,7 +373,8 @@ class EmulatorState:
             # Issue numbers, not tokens: a counter never shows a token.
             snapshot["requests_by_token"] = {str(serial): n for serial, n in sorted(self._by_token.items())}
             snapshot["api_429_by_limit"] = dict(self._429_by_limit)
-            return snapshot
+        snapshot.update(self.grants.counters())
+        return snapshot
 
     def requests(self) -> list[dict[str, Any]]:
         """Returns copies of the logged API-origin requests, oldest first."""
@@ -399,6 +389,7 @@ class EmulatorState:
             self._by_token.clear()
             self._429_by_limit.clear()
             self._log.clear()
+        self.grants.reset_counters()
 
     # Analytics jobs.
 

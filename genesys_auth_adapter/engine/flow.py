@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
 from .clock import Clock
-from .paced import Learn, Refusal, Reload, Reserve, learn, pace
+from .paced import PACING_COMMANDS, Learn, Refusal, Reload, Reserve, SlotToken, learn, pace
 from .paced import Sleep as Sleep  # the flow's command, shared with the pacing steps
 from .pacer import Pacer
 from .retry import Attempt, Decision, Outcome, Paced, RetryPolicy, RetryState, decide
@@ -100,7 +100,7 @@ class Rewind:
     """Make the request body ready to be sent again; answer False when it cannot be."""
 
 
-Command = Union[Authorize, Drop, Send, Rewind, Sleep, Reserve, Learn, Reload]
+Command = Union[Authorize, Drop, Send, Rewind, Sleep, Reserve, Learn, Reload, SlotToken]
 
 AUTHORIZE = Authorize()
 REWIND = Rewind()
@@ -213,6 +213,7 @@ def request_flow(
     path: Callable[[], str] = str,
     pace_within: float | None = None,
     first: Sent | None = None,
+    slot: int = 0,
 ) -> Generator[Command, object, Verdict]:
     """The decisions of one request.
 
@@ -232,6 +233,9 @@ def request_flow(
         first: The first send, already made by the front end (the fast path, whose answer needs a
             decision; the ``auth=`` hook, whose first send requests made and paced): the flow starts from
             its outcome, with no ``Authorize`` and no ``Send`` for it.
+        slot: The token pool's slot of the first send's token, when it was made before the flow (the
+            ``auth=`` hook's): its 401 replaces that slot's token. Pacing may move a request to another slot
+            of the pool (:class:`~.paced.SlotToken` then stands for ``Authorize``).
     """
     if pace_within is None:
         pace_within = policy.max_time if policy is not None else PACE_WITHIN
@@ -253,12 +257,13 @@ def request_flow(
     kind = SendKind.FIRST
     # The common case costs one attribute read: nothing is paced until a budget is known.
     if pacer is not None and first is None and (pacer.engaged or started >= pacer.reload_at):
-        step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
+        step = yield from pace(pacer, _text(header), path(), clock, deadline, what, slot)
         if isinstance(step, Refusal):
             return Verdict(VerdictKind.REFUSED, sends, refusal=step)
-        paced = step
-        if paced is not None:
-            header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
+        if step is not None:
+            slot, header, paced = step.slot, step.header, step.paced
+            if paced is not None:
+                header = _text((yield _authorize(slot)))  # the token may have been refreshed during the wait
     while True:
         if first is None:
             outcome = yield Send(header, kind)
@@ -286,17 +291,21 @@ def request_flow(
             after: float | None = None
             while True:
                 if not (yield REWIND):
-                    yield Drop(header)
+                    yield Drop(header) if slot == 0 else SlotToken(slot, rejected=header, drop=True)
                     return Verdict(VerdictKind.UNREPLAYABLE, sends)
                 state = (state or RetryState(started=started)).record(outcome, 0.0, resent=True, paced=paced)
-                token = _token((yield Authorize(rejected=header, after=after)))
+                rejected = (
+                    Authorize(rejected=header, after=after) if slot == 0 else SlotToken(slot, True, header, after)
+                )
+                token = _token((yield rejected))
                 header = token.header
                 paced = None
                 if pacer is not None and pacer.engaged:
-                    step = yield from pace(pacer, header, path(), clock, deadline, what)
+                    # The re-send stays on its slot: the token that replaced the rejected one.
+                    step = yield from pace(pacer, header, path(), clock, deadline, what, slot, choose=False)
                     if isinstance(step, Refusal):
                         return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
-                    paced = step
+                    paced = None if step is None else step.paced
                 outcome = yield Send(header, SendKind.RESEND)
                 assert isinstance(outcome, Outcome)
                 sends += 1
@@ -349,25 +358,27 @@ def request_flow(
         )
         yield Sleep(decision.wait)
         if authorize:
-            header = _text((yield AUTHORIZE))  # the token may have been refreshed meanwhile
+            header = _text((yield _authorize(slot)))  # the token may have been refreshed meanwhile
         paced = None
         if pacer is not None and pacer.engaged:
-            step = yield from pace(pacer, _text(header), path(), clock, deadline, what)
+            step = yield from pace(pacer, _text(header), path(), clock, deadline, what, slot)
             if isinstance(step, Refusal):
                 return Verdict(VerdictKind.REFUSED, sends, state.history, refusal=step)
-            paced = step
-            if paced is not None and authorize:
-                header = _text((yield AUTHORIZE))  # the token may have been refreshed during the wait
+            if step is not None:
+                slot, header, paced = step.slot, step.header, step.paced
+                if paced is not None:
+                    header = _text((yield _authorize(slot)))  # the token may have been refreshed during the wait
         kind = SendKind.RETRY
 
 
 class Slots(Protocol):
-    """Carries out the pacing commands (:class:`Reserve`, :class:`Learn`, :class:`Reload`) against a budget store."""
+    """Carries out the pacing commands (:class:`Reserve`, :class:`Learn`, :class:`Reload`) against a budget store,
+    and :class:`SlotToken` with the token pool."""
 
-    def carry(self, command: Reserve | Learn | Reload) -> object:
-        """A Reservation for ``Reserve``, the budgets for ``Learn`` and ``Reload``."""
+    def carry(self, command: Reserve | Learn | Reload | SlotToken) -> object:
+        """A Reservation for ``Reserve``, budgets for ``Learn`` and ``Reload``, a header or Token for ``SlotToken``."""
 
-    async def acarry(self, command: Reserve | Learn | Reload) -> object:
+    async def acarry(self, command: Reserve | Learn | Reload | SlotToken) -> object:
         """As :meth:`carry`, without blocking the event loop."""
 
 
@@ -416,7 +427,7 @@ def run(flow: Generator[Command, object, Verdict], driver: Driver, slots: Slots 
                 result = None
             else:
                 assert slots is not None, "a paced flow needs slots"
-                assert isinstance(command, (Reserve, Learn, Reload))
+                assert isinstance(command, PACING_COMMANDS)
                 result = slots.carry(command)
     except StopIteration as stop:
         verdict: Verdict = stop.value
@@ -466,13 +477,18 @@ async def run_async(
                 result = None
             else:
                 assert slots is not None, "a paced flow needs slots"
-                assert isinstance(command, (Reserve, Learn, Reload))
+                assert isinstance(command, PACING_COMMANDS)
                 result = await slots.acarry(command)
     except StopIteration as stop:
         verdict: Verdict = stop.value
         return verdict
     finally:
         flow.close()
+
+
+def _authorize(slot: int) -> Authorize | SlotToken:
+    """The command for the header of the token of pool slot ``slot`` (0: the auth's own token)."""
+    return AUTHORIZE if slot == 0 else SlotToken(slot)
 
 
 def _text(value: object) -> str:

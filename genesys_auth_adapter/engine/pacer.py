@@ -19,10 +19,14 @@ knows, with no I/O and a lock held only for an instant:
   reserved together in the budget store; the driver sleeps the wait. A wait longer than what is left of the
   request's time budget is refused at once (:meth:`Pacer.refusal` says why, naming the budget).
 - **Probing** (:meth:`Pacer.granted`): a learned budget that held for ``probe_after`` windows, whose last
-  window the fleet used (``busy`` of its slots), is raised on trial (:class:`~.budget.Probe`): by
-  ``probe_step`` first, then by twice the last raise (at most half the budget). A 429 during a probe falls
-  back to the budget that held, and the next probe waits twice as long (at most ``max_probe_pause`` windows).
-  A configured budget is never probed.
+  window the fleet used (``busy`` of its slots), is raised on trial (:class:`~.budget.Probe`), once for the
+  fleet (the store applies a probe only to the revision it was computed from): by ``probe_step`` first
+  (2 %: just beyond the jitter allowance, so a limit that did not change answers one 429 near the end of a
+  window), then, every two windows while the raises hold, by four times the last raise (at most half the
+  budget). A 429 during a probe falls back to the budget that held, and the next probe waits twice as long
+  (at most ``max_probe_pause`` windows). While a budget is on trial, a request that waited for its slot
+  reads the fleet's budgets before it is sent (:func:`~.paced.pace`): a probe that failed in another
+  process is not met again by every slot taken ahead. A configured budget is never probed.
 - **Sharing**: the store's answers carry the fleet's newer budgets (:meth:`Pacer.adopt`); a reload every
   ``reload_every`` seconds (:meth:`Pacer.reload_due`) finds budgets other processes learned on other lanes.
 
@@ -47,6 +51,8 @@ TOKEN_BUDGET = "token"
 _NEVER = -math.inf
 _LEDGERS = 8  # tokens remembered at once: the current one and a few it replaced
 _PRINTS = 16
+#: Each raise of a probe that follows one that held is this many times the last (at most half the budget).
+PROBE_GROWTH = 4
 
 
 class _Ledger:
@@ -81,13 +87,22 @@ class Pacer:
         policy: How to pace; default :class:`PacingPolicy`.
         scope: The name the budgets are kept under in a shared store (the client's token store key).
         shared: The budgets live in a store other processes share: reload them now and then (:meth:`reload_due`).
+        pool: How many tokens the auth may hold (``token_pool``): each has a lane of its own.
     """
 
     def __init__(
-        self, clock: Clock, policy: PacingPolicy | None = None, *, scope: str = "local", shared: bool = False
+        self,
+        clock: Clock,
+        policy: PacingPolicy | None = None,
+        *,
+        scope: str = "local",
+        shared: bool = False,
+        pool: int = 1,
     ) -> None:
         self.policy = policy or PacingPolicy()
         self.scope = scope
+        #: The slots of the auth's token pool (1: one token): :func:`~.paced.pace` chooses among them.
+        self.pool = pool
         self.local = LocalBudgets(clock)
         self._lock = threading.Lock()
         self._ledgers: dict[str, _Ledger] = {}
@@ -207,6 +222,16 @@ class Pacer:
             self.reload_at = now + self.policy.reload_every
             return True
 
+    def unsettled(self, lanes: Sequence[Lane]) -> bool:
+        """Whether a lane's budget is on trial (a probe: a 429 elsewhere may end it at any moment), or changed
+        since the lane was planned (a probe that failed, learned by another thread meanwhile)."""
+        for lane in lanes:
+            known = None if lane.budget is None else self._known.get(lane.budget)
+            budget = None if known is None else known.budget
+            if budget is not None and (budget.source is Source.PROBING or budget.revision != lane.revision):
+                return True
+        return False
+
     def held(self, authorization: str, path: str, now: float) -> float:
         """Seconds left of the holds this process knows on the lanes of a request (0 when none).
 
@@ -254,7 +279,7 @@ class Pacer:
         print_ = self._prints.get(authorization)
         if print_ is None:
             print_ = fingerprint(authorization)
-            if len(self._prints) >= _PRINTS:
+            if len(self._prints) >= _PRINTS + 2 * self.pool:
                 self._prints.clear()
             self._prints[authorization] = print_
         return print_
@@ -262,7 +287,7 @@ class Pacer:
     def _ledger(self, print_: str) -> _Ledger:
         ledger = self._ledgers.get(print_)
         if ledger is None:
-            if len(self._ledgers) >= _LEDGERS:
+            if len(self._ledgers) >= _LEDGERS + 2 * self.pool:
                 del self._ledgers[next(iter(self._ledgers))]  # the oldest token
             ledger = self._ledgers[print_] = _Ledger(self.policy.window + 60.0)
         return ledger
@@ -277,7 +302,7 @@ class Pacer:
         else:
             rate = self.policy.rate(budget)
             lane = Lane(name, rate, budget.window, budget_name, budget.revision, f"{what}, paced at {budget}")
-        if len(known.lanes) >= _LEDGERS:
+        if len(known.lanes) >= _LEDGERS + 2 * self.pool:
             known.lanes.clear()
         known.lanes[name] = lane
         return lane
@@ -332,18 +357,23 @@ class Pacer:
         if not self.policy.probe or budget is None or not budget.learned or known.proposed == budget.revision:
             return None
         window = budget.window
-        # Probes that failed in a row double the pause; a probe that is holding is no failure.
-        setbacks = 0 if budget.source is Source.PROBING else min(budget.setbacks, 16)
-        pause = min(self.policy.probe_after * 2**setbacks, self.policy.max_probe_pause) * window
+        if budget.source is Source.PROBING:
+            # The last raise held: the next comes once a whole window of the fleet's use has shown it (two
+            # windows at most, whatever their alignment), four times as large (at most half the budget).
+            pause = 2 * window
+            step = min(PROBE_GROWTH * budget.step, max(1, budget.requests // 2))
+        else:
+            # The first raise waits probe_after windows (doubled by each probe that failed in a row, at most
+            # max_probe_pause) and is small: just beyond the jitter allowance pacing keeps (1 s in 61), so
+            # at an unchanged limit it costs the fleet one 429, near the end of a window (a short hold).
+            setbacks = min(budget.setbacks, 16)
+            pause = min(self.policy.probe_after * 2**setbacks, self.policy.max_probe_pause) * window
+            step = max(1, math.ceil(budget.requests * self.policy.probe_step))
         # Quiet (no change, no 429) for the pause, and busy in a whole window that began after it went quiet:
         # windows are counted from the slot times, so the first whole one ends at most two windows on.
         quiet = max(known.adopted_at, known.throttled_at)
         if now - quiet < max(pause, 2 * window) or known.busy_at < max(quiet + 2 * window, now - window):
             return None
-        if budget.source is Source.PROBING:
-            step = min(2 * budget.step, max(1, budget.requests // 2))
-        else:
-            step = max(1, math.ceil(budget.requests * self.policy.probe_step))
         known.proposed = budget.revision
         return Probe(budget.revision, budget.requests + step, step)
 

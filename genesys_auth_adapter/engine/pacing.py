@@ -20,13 +20,17 @@ class PacingPolicy:
         jitter: Seconds by which transit times may differ: spacing leaves room for it.
         probe: Raise learned budgets on trial now and then, to find a raised limit (False: never, and so no
             429 once a budget is learned, but a raised limit is found only when configured).
-        probe_after: Windows a learned budget must hold (no 429) before it is raised on trial (at least 2:
-            the fleet's use of a whole window after the change must be seen).
-        probe_step: The first raise, as a fraction of the budget (at least one request).
+        probe_after: Windows a learned budget must hold (no 429) before it is first raised on trial (at least
+            2: the fleet's use of a whole window after the change must be seen).
+        probe_step: The first raise, as a fraction of the budget (at least one request); the raises that follow
+            one that held are four times the last.
         max_probe_pause: Most windows between probes after probes that failed.
         busy: Fraction of a window's slots given that counts as a budget in use (no use, no probe).
         reload_every: Seconds between reloads of the fleet's budgets from a shared store.
         count_margin: Seconds left out at the start of a counted window (``Retry-After`` is whole seconds).
+        pool_after: With a token pool (``token_pool``): the longest wait for a slot on every open token that
+            does not open another token (seconds). A pool opens a token only for demand its open tokens cannot
+            serve.
         min_count: Fewest requests a process must have had answered in the window a 429 ends (or half of
             those in the window's length before it) to learn a budget from that count. A 429 met after a
             handful of requests says little of the token's budget (another limit, a one-off): it is waited
@@ -41,13 +45,14 @@ class PacingPolicy:
     burst: int = 1
     jitter: float = 1.0
     probe: bool = True
-    probe_after: int = 2
-    probe_step: float = 0.2
+    probe_after: int = 3
+    probe_step: float = 0.02
     max_probe_pause: int = 5
     busy: float = 0.9
     reload_every: float = 60.0
     count_margin: float = 1.0
     min_count: int = 10
+    pool_after: float = 1.0
 
     def __post_init__(self) -> None:
         if self.budget is not None:
@@ -59,7 +64,8 @@ class PacingPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"PacingPolicy {name} must be a whole number >= {low}, not {value!r}")
-        for name, top in (("window", 86400.0), ("jitter", 60.0), ("reload_every", 86400.0), ("count_margin", 60.0)):
+        limits = (("window", 86400.0), ("jitter", 60.0), ("reload_every", 86400.0), ("count_margin", 60.0))
+        for name, top in (*limits, ("pool_after", 3600.0)):
             _check(name, getattr(self, name), 0.0, top, zero=name not in ("window", "reload_every"))
         _check("probe_step", self.probe_step, 0.0, 10.0, zero=False)
         _check("busy", self.busy, 0.0, 1.0, zero=False)

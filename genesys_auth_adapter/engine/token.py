@@ -47,6 +47,10 @@ class IssuedToken:
             its true lifetime, once the server's clock is known.
         stored: True when it was taken from a token store: another process minted it, at a time this
             one does not know (it may predate a revocation this process has just seen).
+        refresh_token: The refresh token that came with it (the code grant), or None (never shown in
+            ``repr``); the library keeps it in the token store, never in the engine's :class:`Token`.
+        idles_in: Seconds until the token idles out (a user token unused for the organization's idle
+            timeout stops working: ``dateTokenIdles`` of ``GET /api/v2/tokens/me``), or None when unknown.
     """
 
     access_token: str = field(repr=False)
@@ -56,6 +60,8 @@ class IssuedToken:
     minted_now: bool = False
     provisional: bool = False
     stored: bool = False
+    refresh_token: str | None = field(default=None, repr=False)
+    idles_in: float | None = None
 
     def __post_init__(self) -> None:
         # The value is never quoted: it is a secret.
@@ -69,6 +75,12 @@ class IssuedToken:
             raise ValueError("token_type must be a single word such as 'bearer'")
         if self.expires_in is not None and not (0 < self.expires_in < math.inf):  # NaN fails too
             raise ValueError("expires_in must be a finite number of seconds above 0 when given")
+        if self.idles_in is not None and not (0 <= self.idles_in < math.inf):
+            raise ValueError("idles_in must be a finite number of seconds of at least 0 when given")
+        if self.refresh_token is not None and not (
+            isinstance(self.refresh_token, str) and _HEADER_SAFE.fullmatch(self.refresh_token)
+        ):
+            raise ValueError("refresh_token must be a non-empty string of printable ASCII without spaces")
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,10 @@ def build_token(
     clock sample; the lifetime is the shortest of ``expires_in``, ``exp - iat`` (fresh JWTs only) and
     ``exp`` minus the estimated server time (once there is an estimate). ``exp`` is never compared
     with the local wall clock.
+
+    A user token that idles out (``idles_in``) is refreshed ahead of that moment as it is ahead of its
+    expiry (``refresh_at`` is the earlier of the two); it is not taken as expired then, because every
+    request made with it since has pushed the server's idle deadline further.
     """
     offset.observe_date_header(issued.date, sent_wall, received_wall)
     claims = jwt_claims(issued.access_token)
@@ -177,6 +193,9 @@ def build_token(
         lifetime = max(0.0, min(lifetimes))
         expires_at = sent_monotonic + lifetime
         refresh_at = expires_at - refresh_margin(lifetime)
+    if issued.idles_in is not None:
+        idle_refresh = sent_monotonic + issued.idles_in - refresh_margin(issued.idles_in)
+        refresh_at = idle_refresh if refresh_at is None else min(refresh_at, idle_refresh)
     # Genesys says "bearer"; the header scheme is conventionally capitalised.
     scheme = "Bearer" if issued.token_type.lower() == "bearer" else issued.token_type
     return Token(

@@ -40,6 +40,7 @@ from ..engine.flow import (
 )
 from ..engine.manager import TokenManager
 from ..engine.pacer import Pacer
+from ..engine.pool import PoolSlot, TokenPool
 from ..engine.retry import RetryPolicy, effective_policy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState, WaitTimeout
@@ -47,8 +48,12 @@ from ..engine.token import IssuedToken, Token
 from ..errors import RetryExhaustedError, TokenWaitTimeout, without_query
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_async_store, resolve_store
+from ..stores.logins import is_user_grant
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import AsyncSharedFetch, shared_fetch
+from ..stores.pool import open_slot, pool_size
+from ..stores.shared import AsyncSharedFetch
+from ..stores.user_fetch import any_shared_fetch, async_user_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from ..transport.scope import ApiScope
 from .body import Replay
 from .drive import answered_plainly, authorize, finish, marked, outcome, refused
@@ -89,6 +94,8 @@ class GenesysHttpxAuth(httpx.Auth):
         rate_limit: The requests per minute one token may send, when you know it: requests are paced to it
             from the start. By default the budget is learned from the first 429 and nothing is paced before.
         pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
+        token_pool: How many tokens this client may hold at once (default 1); see
+            :class:`~genesys_auth_adapter.GenesysAuth`.
     """
 
     def __init__(
@@ -104,9 +111,11 @@ class GenesysHttpxAuth(httpx.Auth):
         store: StoreSpec = None,
         rate_limit: int | None = None,
         pacing: PacingSpec = True,
+        token_pool: int | None = None,
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
+        pool = pool_size(token_pool, paced=policy is not None, source=credentials)
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
         self._options: dict[str, Any] = {
@@ -117,6 +126,7 @@ class GenesysHttpxAuth(httpx.Auth):
             "store": store,
             "rate_limit": rate_limit,
             "pacing": pacing,
+            "token_pool": token_pool,
         }
         self._http, self._async_http = http, async_http
         offset = ClockOffset()
@@ -148,7 +158,19 @@ class GenesysHttpxAuth(httpx.Auth):
             return await async_quick.fetch(credentials)
 
         self.store = resolve_store(store)
-        self.shared = shared_fetch(self.store, credentials, self.state, fetch, fetch_ahead)
+        self.store = login_store(self.store, credentials)  # a user grant's refresh token lives in a store
+        api_url = credentials.api_url
+
+        def info(access_token: str) -> TokenInfo:
+            return login.token_info(api_url, access_token)
+
+        async def ainfo(access_token: str) -> TokenInfo:
+            return await async_login.token_info(api_url, access_token)
+
+        user = self.store is not None and is_user_grant(credentials)
+        self.shared = any_shared_fetch(
+            self.store, credentials, self.state, fetch, fetch_ahead, post=login.send, post_ahead=quick.send, info=info
+        )
         async_store = resolve_async_store(store, self.store)
         if self.shared is None or async_store is None:
             self.tokens = TokenManager(fetch, fetch_ahead=fetch_ahead, state=self.state)
@@ -160,16 +182,38 @@ class GenesysHttpxAuth(httpx.Auth):
                 state=self.state,
                 fetch_fresh=self.shared.fetch_fresh,
             )
-            ashared = AsyncSharedFetch(
-                async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
-            )
+            if user:
+                ashared = async_user_shared_fetch(
+                    async_store, credentials, self.state, post=async_login.send, post_ahead=async_quick.send, info=ainfo
+                )
+            else:
+                ashared = AsyncSharedFetch(
+                    async_store, self.shared.key, self.state, afetch, afetch_ahead, binding=self.shared.binding
+                )
             self.async_tokens = AsyncTokens(self.state, ashared.fetch, ashared.fetch_ahead, ashared.fetch_fresh)
         scope = self.shared.key if self.shared is not None else "local"
-        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock, pool=pool)
         #: The pacer of this auth's requests (``pacing.pacer``), or None when pacing is off.
         self.pacer: Pacer | None = None if self.pacing is None else self.pacing.pacer
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
+            if pool > 1:
+
+                def slot(index: int) -> PoolSlot:
+                    return open_slot(
+                        index,
+                        self.state,
+                        fetch,
+                        fetch_ahead,
+                        store=self.store,
+                        shared=self.shared,
+                        async_store=async_store,
+                        afetch=afetch,
+                        afetch_ahead=afetch_ahead,
+                    )
+
+                self.pacing.pool = TokenPool(pool, PoolSlot(self.tokens, self.async_tokens), slot)
+                fork_safety.register(self.pacing.pool)
 
     @property
     def api_url(self) -> str:

@@ -13,7 +13,17 @@ from .auth import GenesysHttpxAuth
 #: Timeout of API requests made without one: 10 s to connect, 60 s for each read (as ``session()``).
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
-_AUTH_OPTIONS = ("clock", "retry", "wait_timeout", "http", "async_http", "store", "rate_limit", "pacing")
+_AUTH_OPTIONS = (
+    "clock",
+    "retry",
+    "wait_timeout",
+    "http",
+    "async_http",
+    "store",
+    "rate_limit",
+    "pacing",
+    "token_pool",
+)
 
 
 def _split(options: dict[str, Any], credentials: TokenSource | None) -> dict[str, Any]:
@@ -36,7 +46,8 @@ def client(credentials: TokenSource | None = None, **options: Any) -> httpx.Clie
     Args:
         credentials: The credentials; by default :func:`~genesys_auth_adapter.from_env`.
         **options: ``clock``, ``retry``, ``wait_timeout``, ``http``, ``async_http``, ``store``,
-            ``rate_limit`` (by default ``GENESYS_RATE_LIMIT``), ``pacing`` and ``token_timeout`` go to
+            ``rate_limit`` (by default ``GENESYS_RATE_LIMIT``), ``pacing``, ``token_pool`` (by default
+            ``GENESYS_TOKEN_POOL``) and ``token_timeout`` go to
             :class:`GenesysHttpxAuth`; ``transport`` is wrapped by the library's;
             the rest go to ``httpx.Client`` (``timeout`` defaults to 10 s connect, 60 s read).
 

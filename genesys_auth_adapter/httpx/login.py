@@ -25,7 +25,15 @@ from ..engine.flow import SendKind, Verdict, VerdictKind, request_flow, run, run
 from ..engine.retry import Outcome, RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
-from ..oauth import TokenRequest, exhausted, failure_outcome, login_outcome, parse_token_response, unreachable
+from ..oauth import (
+    TokenRequest,
+    exhausted,
+    failure_outcome,
+    login_outcome,
+    parse_token_response,
+    unreachable,
+)
+from ..tokeninfo import TOKEN_INFO_PATH, TokenInfo, parse_token_info
 from .outcomes import classify
 
 if TYPE_CHECKING:
@@ -103,6 +111,11 @@ class _Settings:
         )
 
 
+def _info_headers(access_token: str) -> dict[str, str]:
+    """The headers of a token info ``GET`` (sent with quick timeouts and no redirects)."""
+    return {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+
+
 def _post_arguments(request: TokenRequest, timeout: TimeoutTypes) -> dict[str, object]:
     return {
         "data": dict(request.form),
@@ -117,7 +130,7 @@ def _finish(
     verdict: Verdict, request: TokenRequest, response: httpx.Response | None, error: BaseException | None
 ) -> httpx.Response:
     if verdict.kind is VerdictKind.EXHAUSTED:
-        raise exhausted(verdict, response, secret=request.secret) from error
+        raise exhausted(verdict, response, secret=request.scrubbed) from error
     if error is not None:
         raise unreachable(request.url, error) from error
     assert response is not None
@@ -157,10 +170,36 @@ class HttpxLogin(_Settings):
         request = source.token_request()
         if request is None:
             return source.obtain()
+        return self.send(request)
+
+    def send(self, request: TokenRequest) -> IssuedToken:
+        """The token ``request`` sent (retries included) and its answer parsed."""
         if self.http is not None:
-            return parse_token_response(self._post(self.http, request), secret=request.secret)
+            return parse_token_response(self._post(self.http, request), secret=request.scrubbed)
         with httpx.Client(verify=self.ssl_context.get()) as http:
-            return parse_token_response(self._post(http, request), secret=request.secret)
+            return parse_token_response(self._post(http, request), secret=request.scrubbed)
+
+    def token_info(self, api_url: str, access_token: str) -> TokenInfo:
+        """What the API says of ``access_token``: one quick ``GET``, no retries; never raises."""
+        try:
+            if self.http is not None:
+                response = self.http.get(
+                    api_url + TOKEN_INFO_PATH,
+                    headers=_info_headers(access_token),
+                    timeout=_QUICK,
+                    follow_redirects=False,
+                )
+            else:
+                with httpx.Client(verify=self.ssl_context.get()) as http:
+                    response = http.get(
+                        api_url + TOKEN_INFO_PATH,
+                        headers=_info_headers(access_token),
+                        timeout=_QUICK,
+                        follow_redirects=False,
+                    )
+        except httpx.HTTPError:
+            return parse_token_info(None, received_wall=self.clock.wall())
+        return parse_token_info(response, received_wall=self.clock.wall())
 
     def _post(self, http: httpx.Client, request: TokenRequest) -> httpx.Response:
         driver = _SyncDriver(self, http, request)
@@ -234,11 +273,37 @@ class AsyncHttpxLogin(_Settings):
         request = source.token_request()
         if request is None:
             return await asyncio.to_thread(source.obtain)
+        return await self.send(request)
+
+    async def send(self, request: TokenRequest) -> IssuedToken:
+        """The token ``request`` sent (retries included) and its answer parsed."""
         if self.http is not None:
-            return parse_token_response(await self._post(self.http, request), secret=request.secret)
+            return parse_token_response(await self._post(self.http, request), secret=request.scrubbed)
         # Made in a worker thread: the SSL context (the first time) and the client's imports stay off the loop.
         async with await asyncio.to_thread(self.ssl_context.async_client) as http:
-            return parse_token_response(await self._post(http, request), secret=request.secret)
+            return parse_token_response(await self._post(http, request), secret=request.scrubbed)
+
+    async def token_info(self, api_url: str, access_token: str) -> TokenInfo:
+        """What the API says of ``access_token``: one quick ``GET``, no retries; never raises."""
+        try:
+            if self.http is not None:
+                response = await self.http.get(
+                    api_url + TOKEN_INFO_PATH,
+                    headers=_info_headers(access_token),
+                    timeout=_QUICK,
+                    follow_redirects=False,
+                )
+            else:
+                async with await asyncio.to_thread(self.ssl_context.async_client) as http:
+                    response = await http.get(
+                        api_url + TOKEN_INFO_PATH,
+                        headers=_info_headers(access_token),
+                        timeout=_QUICK,
+                        follow_redirects=False,
+                    )
+        except httpx.HTTPError:
+            return parse_token_info(None, received_wall=self.clock.wall())
+        return parse_token_info(response, received_wall=self.clock.wall())
 
     async def _post(self, http: httpx.AsyncClient, request: TokenRequest) -> httpx.Response:
         driver = _AsyncDriver(self, http, request)

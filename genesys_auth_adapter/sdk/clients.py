@@ -23,7 +23,7 @@ def api_client(credentials: TokenSource | None = None, **options: Any) -> Any:
         credentials: The credentials; by default :func:`~genesys_auth_adapter.from_env` (environment and
             ``.env``).
         **options: Every option :func:`~genesys_auth_adapter.session` takes (``store``, ``retry``,
-            ``timeout``, ``clock``...), passed to it unchanged.
+            ``timeout``, ``clock``, ``rate_limit``, ``token_pool``...), passed to it unchanged.
 
     Raises:
         ConfigurationError: No credentials were given and the environment lacks some.

@@ -14,7 +14,7 @@ from typing import Union
 from ..errors import ConfigurationError
 from .base import AsyncTokenStore, StoredToken, StoreError, TokenStore, store_key
 from .memory import MemoryTokenStore
-from .shared import ThreadedAsyncStore
+from .threaded import ThreadedAsyncStore
 
 StoreSpec = Union[str, TokenStore, None]
 

@@ -132,6 +132,54 @@ def secret_binding(login_url: str, client_id: str, grant: str, *, secret: str) -
     return hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, BINDING_ROUNDS).hex()
 
 
+def public_binding(login_url: str, client_id: str, grant: str) -> str:
+    """What ties a public client's stored login to that client at that login origin (no secret to bind to).
+
+    A SHA-256 of the login origin, client id and grant: it reveals nothing but what the key already names,
+    and keeps a process configured for another client or login host from using the entry.
+    """
+    parts = urlsplit(login_url)
+    origin = f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{parts.port or ''}"
+    text = "\n".join(("genesys-auth-adapter public client", origin, client_id, grant))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoreIdentity:
+    """Whose entries a token source reads and writes: a login origin, a client id, a grant and its secret.
+
+    A source that defines ``store_identity()`` names its own; for any other the identity is read from its
+    token request (see :func:`~.shared.source_key`).
+
+    Attributes:
+        login_url: The login service's base URL.
+        client_id: The OAuth client id.
+        grant: The grant the entries are kept under (``client_credentials``, ``authorization_code``...).
+        secret: The client secret, or "" for a public client (never shown in ``repr``).
+    """
+
+    login_url: str
+    client_id: str
+    grant: str
+    secret: str = field(default="", repr=False)
+
+    @property
+    def key(self) -> str:
+        """The key of the access token entry."""
+        return store_key(self.login_url, self.client_id, self.grant)
+
+    @property
+    def refresh_key(self) -> str:
+        """The key of the refresh token entry (kept apart: forgetting a rejected access token keeps it)."""
+        return store_key(self.login_url, self.client_id, f"{self.grant} refresh_token")
+
+    def binding(self) -> str:
+        """The entries' binding: the secret's (:func:`secret_binding`), or the public client's."""
+        if self.secret:
+            return secret_binding(self.login_url, self.client_id, self.grant, secret=self.secret)
+        return public_binding(self.login_url, self.client_id, self.grant)
+
+
 class Lease(Protocol):
     """The cross-process fetch lock, held by one process while it requests a token.
 

@@ -43,14 +43,15 @@ def pacing_policy(pacing: PacingSpec, rate_limit: int | None) -> PacingPolicy | 
     return policy
 
 
-def build_pacing(policy: PacingPolicy, store: TokenStore | None, scope: str, clock: Clock) -> Pacing:
+def build_pacing(policy: PacingPolicy, store: TokenStore | None, scope: str, clock: Clock, *, pool: int = 1) -> Pacing:
     """The pacer of one auth object, and its budget store: the token store's when it has one, shared by the fleet.
 
     A shared budget store that fails paces this process on its own, with one warning (see
-    :class:`~.budget.FallbackBudgetStore`).
+    :class:`~.budget.FallbackBudgetStore`). ``pool`` is the size of the auth's token pool (the front end
+    sets :attr:`~..engine.slots.Pacing.pool` when it is more than 1).
     """
     opener = getattr(store, "budgets", None)
-    pacer = Pacer(clock, policy, scope=scope, shared=callable(opener))
+    pacer = Pacer(clock, policy, scope=scope, shared=callable(opener), pool=pool)
     if not callable(opener):
         return Pacing(pacer, pacer.local, ThreadedAsyncBudgetStore(pacer.local))
     shared = FallbackBudgetStore(opener(), pacer.local, clock=clock)

@@ -17,6 +17,7 @@ from ..engine.flow import DELIVERED, Sent, fast_header, needs_decision, request_
 from ..engine.manager import TokenManager, WaitTimeout
 from ..engine.paced import Refusal
 from ..engine.pacer import Pacer
+from ..engine.pool import PoolSlot, TokenPool
 from ..engine.retry import RetryPolicy
 from ..engine.skew import ClockOffset, OffsetEstimate
 from ..engine.state import TokenState
@@ -25,7 +26,9 @@ from ..errors import RateBudgetError, RetryExhaustedError, TokenWaitTimeout, wit
 from ..oauth import VERIFY_PATH
 from ..stores import StoreSpec, portable, resolve_store
 from ..stores.pacing import PacingSpec, build_pacing, pacing_policy
-from ..stores.shared import shared_fetch
+from ..stores.pool import open_slot, pool_size
+from ..stores.user_fetch import any_shared_fetch, login_store
+from ..tokeninfo import TokenInfo
 from .drive import RequestsDriver, handled, was_handled
 from .login import LoginClient, Timeout
 from .outcomes import response_outcome
@@ -60,7 +63,8 @@ class GenesysAuth(AuthBase):
 
     Args:
         credentials: Where the API is and how to get tokens (:class:`ClientCredentials`,
-            :class:`AccessToken`, or any :class:`TokenSource`).
+            :class:`AccessToken`, a user's login such as :func:`login_with_browser` returns, or any
+            :class:`TokenSource`).
         clock: The clock for token deadlines (tests pass a manual one).
         http: The session for token requests; by default a private one, closed by :meth:`close`. A
             session passed here is never closed.
@@ -70,11 +74,17 @@ class GenesysAuth(AuthBase):
         retry: The retry policy of token requests (and the default of adapters built on this auth).
         store: Where processes and hosts share tokens: ``"file"``, ``"file:/dir"``, a Redis URL, a
             :class:`~genesys_auth_adapter.stores.TokenStore`, or None/``"none"`` (this process only).
-            A store shared by processes shares their rate budgets too.
+            A store shared by processes shares their rate budgets too. A user's login keeps its refresh
+            token there (a store of this process when none is given) and rotates it under the store's lock.
         rate_limit: The requests per minute one token may send, when you know it (your org's
             ``client.credentials.token.rate.per.minute``): requests are paced to it from the start. By
             default the budget is learned from the first 429 and nothing is paced before.
         pacing: False never paces; a :class:`~genesys_auth_adapter.PacingPolicy` tunes it.
+        token_pool: How many tokens this client may hold at once (default 1). Genesys limits requests per
+            token; with more than one, pacing opens another token only when every open one is busy (a
+            request would wait more than ``PacingPolicy.pool_after`` for a slot), and a store shares each
+            slot's token, so a fleet holds at most ``token_pool`` tokens in all. Mind Genesys' guidance:
+            reuse tokens, and never spread load over several OAuth clients.
     """
 
     def __init__(
@@ -89,9 +99,11 @@ class GenesysAuth(AuthBase):
         store: StoreSpec = None,
         rate_limit: int | None = None,
         pacing: PacingSpec = True,
+        token_pool: int | None = None,
     ) -> None:
         self.credentials = credentials
         policy = pacing_policy(pacing, rate_limit)
+        pool = pool_size(token_pool, paced=policy is not None, source=credentials)
         # What a pickled or copied auth is rebuilt from (never the token: a new auth gets its own).
         self._options: dict[str, Any] = {
             "clock": clock,
@@ -102,6 +114,7 @@ class GenesysAuth(AuthBase):
             "store": store,
             "rate_limit": rate_limit,
             "pacing": pacing,
+            "token_pool": token_pool,
         }
         self.scope = ApiScope(credentials.api_url)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -124,7 +137,18 @@ class GenesysAuth(AuthBase):
         state = TokenState(clock=clock, offset=offset, wait_timeout=wait_timeout, initial=credentials.initial_token())
         self.store = resolve_store(store)
         self._own_store = isinstance(store, str)  # built here from a name: closed by close()
-        self.shared = shared_fetch(self.store, credentials, state, self._fetch, self._fetch_ahead)
+        if self.store is None:
+            self.store = login_store(None, credentials)  # a user grant's refresh token lives in a store
+        self.shared = any_shared_fetch(
+            self.store,
+            credentials,
+            state,
+            self._fetch,
+            self._fetch_ahead,
+            post=self.login.send,
+            post_ahead=self._quick_login.send,
+            info=self._token_info,
+        )
         if self.shared is None:
             self.manager = TokenManager(self._fetch, fetch_ahead=self._fetch_ahead, state=state)
         else:
@@ -132,12 +156,19 @@ class GenesysAuth(AuthBase):
                 self.shared.fetch, fetch_ahead=self.shared.fetch_ahead, state=state, fetch_fresh=self.shared.fetch_fresh
             )
         scope = self.shared.key if self.shared is not None else "local"
-        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock)
+        self.pacing = None if policy is None else build_pacing(policy, self.store, scope, clock, pool=pool)
         #: The pacer of this auth's requests (``pacing.pacer``), or None when pacing is off.
         self.pacer: Pacer | None = None if self.pacing is None else self.pacing.pacer
         fork_safety.register(self)
         if self.pacing is not None:
             fork_safety.register(self.pacing.pacer)
+            if pool > 1:
+                self.pacing.pool = TokenPool(pool, PoolSlot(self.manager), self._open_slot)
+                fork_safety.register(self.pacing.pool)
+
+    def _open_slot(self, slot: int) -> PoolSlot:
+        """Slot ``slot`` of the token pool: a token state of its own, its token requests made like the main one's."""
+        return open_slot(slot, self.manager.state, self._fetch, self._fetch_ahead, store=self.store, shared=self.shared)
 
     @property
     def api_url(self) -> str:
@@ -156,6 +187,9 @@ class GenesysAuth(AuthBase):
 
     def _fetch(self) -> IssuedToken:
         return self.login.fetch(self.credentials)
+
+    def _token_info(self, access_token: str) -> TokenInfo:
+        return self.login.token_info(self.api_url, access_token)
 
     def _fetch_ahead(self) -> IssuedToken:
         return self._quick_login.fetch(self.credentials)
@@ -218,6 +252,15 @@ class GenesysAuth(AuthBase):
             raise RateBudgetError(
                 step.message, budget=step.budget, wait=step.wait, time_left=step.left, request=request
             )
+        if step is not None:  # another token of the pool, or a wait (the token may have been refreshed meanwhile)
+            pool = self.pacing.pool
+            if step.paced is None:
+                header = step.header
+            elif pool is not None:
+                header = pool.header(step.slot)
+            else:
+                header = self.manager.header()
+            request.headers["Authorization"] = header
 
     def send(self, driver: RequestsDriver, method: str, policy: RetryPolicy | None) -> requests.Response:
         """Send the driver's request (the adapter's): outside the flow in the common case, else through it.
@@ -252,6 +295,7 @@ class GenesysAuth(AuthBase):
             path=lambda: request.path_url,
             pace_within=self.retry.max_time if policy is None else None,
             first=first,
+            slot=0 if first is None else self._slot_of(request),
         )
         try:
             verdict = run(flow, driver, self.pacing)
@@ -261,6 +305,13 @@ class GenesysAuth(AuthBase):
                 raise _wait_error(exc) from exc
             raise
         return driver.result(verdict)
+
+    def _slot_of(self, request: PreparedRequest) -> int:
+        """The token pool's slot of the token the hook's first send carried (0 without a pool)."""
+        pool = None if self.pacing is None else self.pacing.pool
+        if pool is None:
+            return 0
+        return pool.slot_of(request.headers.get("Authorization", ""))
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         source = response.request  # what requests copies for a redirect hop

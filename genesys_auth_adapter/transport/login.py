@@ -12,13 +12,22 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import requests
 
+from ..causes import root_cause
 from ..engine.clock import Clock
 from ..engine.flow import SendKind, VerdictKind, request_flow, run
 from ..engine.retry import Outcome, RetryPolicy
 from ..engine.skew import ClockOffset
 from ..engine.token import IssuedToken
 from ..errors import CORRELATION_HEADER
-from ..oauth import TokenRequest, exhausted, failure_outcome, login_outcome, parse_token_response, unreachable
+from ..oauth import (
+    TokenRequest,
+    exhausted,
+    failure_outcome,
+    login_outcome,
+    parse_token_response,
+    unreachable,
+)
+from ..tokeninfo import TOKEN_INFO_PATH, TokenInfo, parse_token_info
 from .outcomes import classify
 
 if TYPE_CHECKING:
@@ -83,7 +92,34 @@ class LoginClient:
         request = source.token_request()
         if request is None:
             return source.obtain()
-        return parse_token_response(self.post(request), secret=request.secret)
+        return self.send(request)
+
+    def send(self, request: TokenRequest) -> IssuedToken:
+        """The token ``request`` sent (retries included) and its answer parsed (the refresh token included).
+
+        Raises:
+            TokenRequestError: As for :meth:`fetch`; the message never quotes a value of the request.
+        """
+        return parse_token_response(self.post(request), secret=request.scrubbed)
+
+    def token_info(self, api_url: str, access_token: str) -> TokenInfo:
+        """What the API says of ``access_token`` (alive, when it idles out): one quick ``GET``, no retries.
+
+        It never raises: a failure is an answer of None (the caller goes on without the information).
+        """
+        timeout = (_QUICK_CONNECT, _QUICK_READ)
+        try:
+            response = self.http.get(
+                api_url + TOKEN_INFO_PATH,
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            _log.debug("The token's information could not be read (%s); going on without it.", root_cause(exc))
+            return parse_token_info(None, received_wall=self.clock.wall())
+        with response:
+            return parse_token_info(response, received_wall=self.clock.wall())
 
     def post(self, request: TokenRequest) -> requests.Response:
         """Send a token request through the request flow (retries included) and return the final answer.
@@ -107,7 +143,7 @@ class LoginClient:
         )
         verdict = run(flow, driver)
         if verdict.kind is VerdictKind.EXHAUSTED:
-            raise exhausted(verdict, driver.response, secret=request.secret) from driver.error
+            raise exhausted(verdict, driver.response, secret=request.scrubbed) from driver.error
         if driver.error is not None:
             raise unreachable(request.url, driver.error) from driver.error
         response = driver.response

@@ -14,7 +14,7 @@ from genesys_auth_adapter.cli.completion import commands_of, script
 
 from .conftest import TIMEOUT, Run
 
-SUBCOMMANDS = {"api", "token", "skew", "emulator", "demo", "completion"}
+SUBCOMMANDS = {"api", "login", "logout", "token", "skew", "emulator", "demo", "completion"}
 
 
 def shell(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -75,6 +75,18 @@ def test_the_bash_script_parses_and_completes_commands_options_and_choices(tmp_p
     assert complete_in_bash(tmp_path, "completion", "") == ["bash", "zsh", "fish"]
     # A value with no fixed choices gets nothing from the script: `complete -o default` offers file names.
     assert complete_in_bash(tmp_path, "api", "/x", "--output", "") == []
+    assert set(complete_in_bash(tmp_path, "login", "--")) >= {"--no-browser", "--port", "--timeout"}
+
+
+def test_a_number_completes_to_nothing_not_to_file_names() -> None:
+    """Pins: `login --port <TAB>` offering the files of the working directory."""
+    _, commands = commands_of(build_parser())
+    login = next(c for c in commands if c.name == "login")
+    numbers = {flag for option in login.options if option.number for flag in option.flags}
+    assert numbers == {"--port", "--timeout"}
+    assert "--port) compopt +o default" in script(build_parser(), "bash")
+    assert "'(--port)--port[" in script(build_parser(), "zsh") and ":number: '" in script(build_parser(), "zsh")
+    assert "-l port -x -d" in script(build_parser(), "fish")
 
 
 def needs(program: str) -> None:

@@ -261,7 +261,7 @@ def test_revoking_and_resetting_forget_what_was_counted(genesys_emulator_factory
 
 def test_cli_options_reach_the_emulator(monkeypatch):
     seen: list[Emulator] = []
-    monkeypatch.setattr(emulator_command, "serve_forever", lambda emu, out: seen.append(emu))
+    monkeypatch.setattr(emulator_command, "serve_forever", lambda emu, out, grant=None: seen.append(emu))
     args = build_parser().parse_args(
         ["emulator", "--rate-limit", "5", "--rate-window", "2", "--endpoint-limit", "/api/v2/users=1"]
     )

@@ -43,18 +43,21 @@ MEMBERS = 3
 THREADS = 2
 SECONDS = 3.0
 LIMIT = 8  # requests per second per token, at the emulator and in the configured budget
+POOL = 3  # tokens of the pool, for the whole fleet
 
 
-def run_paced_fleet(emu: Emulator, store: Any) -> list[int]:
-    """Every member's statuses: MEMBERS processes x THREADS threads, released together at a barrier."""
+def run_paced_fleet(emu: Emulator, store: Any, pool: int = 1) -> tuple[list[int], set[str]]:
+    """Every member's statuses, and the tokens they sent (fingerprints): MEMBERS processes x THREADS threads,
+    released together at a barrier, with a token pool of ``pool``."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(MEMBERS)
     results = context.Queue()
-    policy = PacingPolicy(budget=LIMIT, window=1.0, jitter=0.3)
+    policy = PacingPolicy(budget=LIMIT, window=1.0, jitter=0.3, pool_after=0.2)
+    threads = THREADS if pool == 1 else 3
     members = [
         context.Process(
             target=workers.paced_member,
-            args=(emu.env(), store, policy, THREADS, SECONDS, start, results),
+            args=(emu.env(), store, policy, threads, SECONDS, start, results, pool),
             daemon=True,
         )
         for _ in range(MEMBERS)
@@ -69,4 +72,4 @@ def run_paced_fleet(emu: Emulator, store: Any) -> list[int]:
             if member.is_alive():
                 member.kill()
     assert [r for r in reports if r[0] == "error"] == []
-    return [status for _, statuses in reports for status in statuses]
+    return [status for _, statuses, _ in reports for status in statuses], {p for _, _, ps in reports for p in ps}

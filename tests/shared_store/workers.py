@@ -50,31 +50,43 @@ def lone_get(env: dict[str, str], store: Any, results: Any) -> None:
 
 
 def paced_member(
-    env: dict[str, str], store: Any, policy: Any, threads: int, seconds: float, start: Any, results: Any
+    env: dict[str, str],
+    store: Any,
+    policy: Any,
+    threads: int,
+    seconds: float,
+    start: Any,
+    results: Any,
+    pool: int = 1,
 ) -> None:
-    """``threads`` threads GET back to back for ``seconds`` once every process is at the barrier; statuses."""
+    """``threads`` threads GET back to back for ``seconds`` once every process is at the barrier; their statuses
+    and the fingerprints of the tokens they sent."""
     import threading
     import time
 
     from genesys_auth_adapter import RetryPolicy
 
     statuses: list[int] = []
+    prints: set[str] = set()
     try:
         retry = RetryPolicy(max_attempts=1)
-        with session(from_env(env, use_dotenv=False), store=build_store(store), pacing=policy, retry=retry) as s:
+        store = build_store(store)
+        with session(from_env(env, use_dotenv=False), store=store, pacing=policy, retry=retry, token_pool=pool) as s:
             s.get(ME)  # the token (shared), before the clock starts
             start.wait(30)
             end = time.monotonic() + seconds
 
             def loop() -> None:
                 while time.monotonic() < end:
-                    statuses.append(s.get(ME).status_code)
+                    response = s.get(ME)
+                    statuses.append(response.status_code)
+                    prints.add(fingerprint(response.request.headers["Authorization"]))
 
             workers = [threading.Thread(target=loop) for _ in range(threads)]
             for worker in workers:
                 worker.start()
             for worker in workers:
                 worker.join(seconds + 30)
-        results.put(("ok", statuses))
+        results.put(("ok", statuses, sorted(prints)))
     except BaseException as exc:  # report, do not hang the test
-        results.put(("error", repr(exc)))
+        results.put(("error", repr(exc), []))

@@ -14,7 +14,7 @@ from genesys_auth_adapter.engine.pacer import TOKEN_BUDGET, Pacer
 from genesys_auth_adapter.engine.pacing import PacingPolicy
 from genesys_auth_adapter.engine.retry import Outcome
 
-from .pacing_sim import AUTH, PATH, TOKEN_KEY, Server, client, run, throttle_body
+from .pacing_sim import AUTH, PATH, TOKEN_KEY, Server, client, fleet, run, throttle_body
 
 ANALYTICS = "/api/v2/analytics/conversations/details/query"
 
@@ -271,8 +271,32 @@ def test_failed_probes_come_less_and_less_often(clock: ManualClock) -> None:
     run([sim], Server(300), clock, start + 2 * 3600)
     probes = [at for at, budget in sim.throttled if budget is not None]
     gaps = [round((later - earlier) / 60) for earlier, later in zip(probes, probes[1:])]
-    assert gaps[:3] == [4, 8, 8]  # 2 windows doubled per failure, at most max_probe_pause (then held 2 more)
-    assert all(gap == 8 for gap in gaps[3:]) and len(probes) >= 8
+    # probe_after (3) windows doubled per failure, at most max_probe_pause (8), plus the window the probe fails in.
+    assert gaps[:3] == [7, 9, 9]
+    assert all(gap == 9 for gap in gaps[3:]) and len(probes) >= 8
+
+
+@pytest.mark.parametrize("sliding", [True, False], ids=["sliding window", "fixed windows"])
+@pytest.mark.parametrize("step", [0.02, 0.2], ids=["default step", "large step"])
+def test_a_failed_probe_costs_the_fleet_one_429(clock: ManualClock, sliding: bool, step: float) -> None:
+    # 4 processes x 4 threads on one store: every slot taken ahead of a probe's failure is taken again.
+    clients, _, _ = fleet(clock, 4, 4, gap=0.005, probe_step=step)
+    server = Server(300, sliding=sliding)
+    start = clock.wall()
+    run(clients, server, clock, start + 40 * 60)
+    late = sorted(at - start for c in clients for at, _ in c.throttled if at > start + 60)
+    assert len(late) >= 5  # the probes failed (the limit did not change)...
+    assert [round(b - a) for a, b in zip(late, late[1:]) if b - a < 120] == []  # ...each with one 429
+    assert server.between(start + 60, start + 40 * 60) >= 0.95 * 300 * 39
+
+
+def test_no_429_comes_for_probe_after_windows_once_a_budget_is_learned(clock: ManualClock) -> None:
+    clients, _, _ = fleet(clock, 4, 4, gap=0.005)
+    server = Server(300, sliding=False)
+    start = clock.wall()
+    run(clients, server, clock, start + 185)
+    assert [at - start for c in clients for at, _ in c.throttled if at > start + 60] == []
+    assert server.between(start + 65, start + 185) >= 0.95 * 300 * 2
 
 
 def test_a_budget_that_is_not_used_is_not_probed(clock: ManualClock) -> None:
