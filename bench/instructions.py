@@ -11,16 +11,17 @@ the aim (docs/architecture.md, "a free fast path") is at most 1.01.
     python bench/instructions.py [--small 30] [--large 130] [--clients adapter,hook,httpx] [--repeat 1]
 
 Needs valgrind (``apt-get install valgrind``). Runs take about a minute per client. A static-header
-client's count repeats exactly within a session (hash seed fixed, garbage collector kept off the
-start-up objects); a front end's varies by a few thousand instructions per request (0.1-0.3 %), because
-the clock sample does more work on the responses that narrow the offset estimate, and which do depends
-on timing: ``--repeat 3`` reports the median of three runs.
+client's count repeats exactly within one invocation (hash seed fixed, garbage collector kept off the
+start-up objects), and to about 0.2 % from one invocation to the next; a front end's also varies from
+run to run by a few thousand instructions per request (0.1-0.4 %), because the clock sample does more
+work on the responses that narrow the offset estimate, and which do depends on timing: ``--repeat 3``
+reports the median of three runs.
 
-On 2026-12-07 (``--repeat 3``), before the flow's fast path and with it::
+On 2026-12-07 (``--repeat 3``), before the flow's fast path and with it (token pool and user grants merged)::
 
-    adapter / plain         1.0230  ->  1.0050   (3,422,041 -> 3,363,872 against 3,345,223 / 3,347,144)
-    hook    / plain         1.0093  ->  0.9876   (3,376,396 -> 3,305,673)
-    httpx   / httpx-static  1.0943  ->  1.0219   (1,738,717 -> 1,627,231 against 1,588,870 / 1,592,314)
+    adapter / plain         1.0230  ->  1.0064   (3,422,041 -> 3,371,696 against 3,345,223 / 3,350,309)
+    hook    / plain         1.0093  ->  0.9853   (3,376,396 -> 3,301,028)
+    httpx   / httpx-static  1.0943  ->  1.0243   (1,738,717 -> 1,630,514 against 1,588,870 / 1,591,820)
 """
 
 from __future__ import annotations
